@@ -1,0 +1,33 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Learn matrix singular values with neural networks (SV-Learn), scikit-learn style.
+
+Torch-backed objects (:class:`SingularValueRegressor`, :class:`SVDLight`) are
+imported lazily so that metrics, windowing and dataset loaders work without
+importing torch.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# name -> private module that defines it; resolved on first attribute access.
+_LAZY = {
+    "SingularValueRegressor": "svlearn._regressor",
+    "MeanSpectrumRegressor": "svlearn._baselines",
+    "singular_values": "svlearn._spectrum",
+}
+
+__all__ = sorted([*_LAZY, "metrics", "datasets", "__version__"])
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in ("metrics", "datasets", "utils"):
+        return importlib.import_module(f"svlearn.{name}")
+    raise AttributeError(f"module 'svlearn' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
