@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 # name -> private module that defines it; resolved on first attribute access.
 _LAZY = {
     "SingularValueRegressor": "svlearn._regressor",
+    "paper_regressor": "svlearn._regressor",
     "MeanSpectrumRegressor": "svlearn._baselines",
     "singular_values": "svlearn._spectrum",
 }

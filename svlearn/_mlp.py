@@ -1,0 +1,145 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The torch module behind :class:`~svlearn.SingularValueRegressor`."""
+
+import math
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "logistic": nn.Sigmoid}
+
+
+def _descending_unit_spectrum(logits):
+    """Map logits to a non-negative, non-increasing vector of unit norm.
+
+    Softplus increments summed from the end make every value at least the one
+    after it, so the ordering holds by construction, not by a sort.
+    """
+    inc = nn.functional.softplus(logits)
+    spectrum = inc.flip(-1).cumsum(-1).flip(-1)
+    return spectrum / spectrum.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+
+
+def _start_vectors(n, k, dtype, device):
+    """Orthonormal DCT-II vectors: a deterministic, smooth starting subspace.
+
+    The first is the constant vector, which is close to the top right singular
+    vector of any matrix with non-negative entries (Perron-Frobenius).
+    """
+    i = torch.arange(n, dtype=torch.float64, device=device)
+    cols = [torch.cos(math.pi * j * (i + 0.5) / n) for j in range(k)]
+    V = torch.stack(cols, dim=-1)
+    return (V / V.norm(dim=0, keepdim=True)).to(dtype)
+
+
+def top_singular_values(A, k, n_iter):
+    """Estimate the top ``k`` singular values of a batch by subspace iteration.
+
+    ``n_iter`` steps of ``V <- orth(A^T A V)`` from a fixed DCT subspace, then
+    Rayleigh-Ritz on the ``k``-dimensional subspace. Each step costs ``2 k``
+    matrix-vector products per matrix; the only decomposition is of a ``k x k``
+    Gram matrix. The estimates are lower bounds that converge to the exact values.
+
+    Parameters
+    ----------
+    A : Tensor of shape (batch, m, n) with m >= n
+    k : int
+    n_iter : int
+
+    Returns
+    -------
+    Tensor of shape (batch, k), descending.
+    """
+    V = _start_vectors(A.shape[-1], k, A.dtype, A.device).expand(A.shape[0], -1, -1)
+    for _ in range(n_iter):
+        V = A.mT @ (A @ V)
+        # Gram-Schmidt on k small columns, batched; cheaper than a batched QR.
+        cols = []
+        for j in range(k):
+            v = V[..., j]
+            for u in cols:
+                v = v - (u * v).sum(-1, keepdim=True) * u
+            cols.append(v / v.norm(dim=-1, keepdim=True).clamp_min(1e-30))
+        V = torch.stack(cols, dim=-1)
+    B = A @ V
+    if k == 1:
+        return B.norm(dim=-2)
+    ritz = torch.linalg.eigvalsh(B.mT @ B)
+    return ritz.clamp_min(0).sqrt().flip(-1)
+
+
+class SpectrumMLP(nn.Module):
+    """MLP from a flattened matrix to its singular values.
+
+    Parameters
+    ----------
+    matrix_shape : tuple of two ints
+        Shape ``(m, n)`` of the input matrices.
+    hidden_layer_sizes : tuple of int
+        Width of each hidden layer; each is followed by the activation and, if
+        ``dropout > 0``, a dropout layer.
+    activation : str
+        One of "relu", "tanh", "gelu", "logistic".
+    dropout : float
+        Dropout probability after each hidden layer.
+    head : {"raw", "frobenius", "subspace"}
+        "raw": the network outputs the singular values (the paper's model);
+        at evaluation time they are clipped at 0 and sorted.
+        "frobenius": the input has unit Frobenius norm and the network outputs
+        a descending spectrum of unit norm.
+        "subspace": as "frobenius", but the top ``n_components`` values come
+        from ``n_iter`` steps of subspace iteration and the network shapes the
+        rest of the spectrum, scaled to the exact leftover energy.
+    n_components, n_iter : int
+        Subspace iteration settings of the "subspace" head.
+    """
+
+    def __init__(
+        self,
+        matrix_shape=(32, 32),
+        hidden_layer_sizes=(128, 128),
+        activation="relu",
+        dropout=0.0,
+        head="subspace",
+        n_components=2,
+        n_iter=2,
+    ):
+        super().__init__()
+        self.matrix_shape = tuple(matrix_shape)
+        self.head = head
+        self.n_iter = n_iter
+        n_values = min(self.matrix_shape)
+        self.n_components = min(n_components, n_values) if head == "subspace" else 0
+        n_in = math.prod(self.matrix_shape) + self.n_components
+        layers = []
+        for width in hidden_layer_sizes:
+            layers += [nn.Linear(n_in, width), _ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            n_in = width
+        layers.append(nn.Linear(n_in, n_values - self.n_components))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, X):
+        if self.head == "raw":
+            out = self.mlp(X)
+            if not self.training:
+                out = out.clamp_min(0).sort(dim=-1, descending=True).values
+            return out
+        if self.head == "frobenius":
+            return _descending_unit_spectrum(self.mlp(X))
+        m, n = self.matrix_shape
+        A = X.reshape(-1, m, n)
+        if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
+            A = A.mT
+        with torch.no_grad():
+            top = top_singular_values(A, self.n_components, self.n_iter)
+        if self.n_components == min(m, n):
+            return top
+        logits = self.mlp(torch.cat([X, top], dim=-1))
+        # Leftover energy is exact: the input has unit Frobenius norm.
+        rest = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0).sqrt()
+        tail = _descending_unit_spectrum(logits) * rest
+        tail = torch.minimum(tail, top[..., -1:])
+        return torch.cat([top, tail], dim=-1)

@@ -1,0 +1,130 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Matrix shapes of flattened inputs and their exact singular values."""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array
+
+
+def resolve_matrix_shape(matrix_shape, n_features):
+    """Return the ``(m, n)`` shape of matrices flattened into ``n_features`` columns.
+
+    Parameters
+    ----------
+    matrix_shape : tuple of two ints or None
+        ``None`` means square matrices, ``n_features`` must then be a perfect
+        square. One entry may be ``-1``, which is inferred as in
+        :func:`numpy.reshape`.
+    n_features : int
+        Width of the flattened input.
+
+    Returns
+    -------
+    shape : tuple of two ints
+
+    Examples
+    --------
+    >>> from svlearn._spectrum import resolve_matrix_shape
+    >>> resolve_matrix_shape(None, 1024)
+    (32, 32)
+    >>> resolve_matrix_shape((1, -1), 10)
+    (1, 10)
+    """
+    if matrix_shape is None:
+        side = math.isqrt(n_features)
+        if side * side != n_features or side == 0:
+            raise ValueError(
+                f"X has {n_features} features, which is not a perfect square, so "
+                "the matrix shape cannot be inferred; pass matrix_shape=(m, n) "
+                "with m * n == n_features (or a 3-D array of matrices)."
+            )
+        return (side, side)
+    if (
+        not isinstance(matrix_shape, (tuple, list))
+        or len(matrix_shape) != 2
+        or not all(isinstance(d, numbers.Integral) for d in matrix_shape)
+    ):
+        raise ValueError(
+            "matrix_shape must be None or a tuple of two ints (m, n); "
+            f"got matrix_shape={matrix_shape!r}."
+        )
+    m, n = (int(d) for d in matrix_shape)
+    if m == -1 and n == -1 or any(d == 0 or d < -1 for d in (m, n)):
+        raise ValueError(
+            "matrix_shape must hold positive sizes, at most one of them -1; "
+            f"got matrix_shape={matrix_shape!r}."
+        )
+    if m == -1 or n == -1:
+        known = n if m == -1 else m
+        if n_features % known:
+            raise ValueError(
+                f"matrix_shape={matrix_shape!r} does not divide n_features="
+                f"{n_features}."
+            )
+        m, n = (n_features // known, n) if m == -1 else (m, n_features // known)
+    if m * n != n_features:
+        raise ValueError(
+            f"matrix_shape={matrix_shape!r} holds {m * n} entries but X has "
+            f"{n_features} features."
+        )
+    return (m, n)
+
+
+def flatten_matrices(X):
+    """Flatten a 3-D stack of matrices to rows; return it with its matrix shape.
+
+    Anything that is not a 3-D array is returned unchanged with shape ``None``.
+    """
+    if hasattr(X, "ndim") and X.ndim == 3 or (
+        isinstance(X, (list, tuple)) and np.ndim(X) == 3
+    ):
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], -1), (X.shape[1], X.shape[2])
+    return X, None
+
+
+def singular_values(X, *, matrix_shape=None, batch_size=4096):
+    """Exact singular values of every matrix in ``X``, in descending order.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+        Matrices, flattened in row-major order, or stacked.
+    matrix_shape : tuple of two ints or None, default=None
+        Shape ``(m, n)`` of each matrix for flattened ``X``; ``None`` means
+        square. Ignored for a 3-D ``X``, except that it must agree.
+    batch_size : int, default=4096
+        Matrices decomposed per LAPACK call, to bound the float64 copy.
+
+    Returns
+    -------
+    S : ndarray of shape (n_samples, min(m, n)), dtype float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn import singular_values
+    >>> singular_values(np.diag([3.0, 1.0, 2.0]).reshape(1, -1))
+    array([[3., 2., 1.]])
+    """
+    X, shape3d = flatten_matrices(X)
+    X = check_array(X, dtype=(np.float64, np.float32))
+    if shape3d is not None:
+        if matrix_shape is not None and tuple(matrix_shape) != shape3d:
+            raise ValueError(
+                f"matrix_shape={matrix_shape!r} disagrees with the 3-D input's "
+                f"matrices of shape {shape3d}."
+            )
+        shape = shape3d
+    else:
+        shape = resolve_matrix_shape(matrix_shape, X.shape[1])
+    out = np.empty((X.shape[0], min(shape)), dtype=np.float64)
+    for start in range(0, X.shape[0], batch_size):
+        block = X[start : start + batch_size].astype(np.float64, copy=False)
+        out[start : start + batch_size] = np.linalg.svd(
+            block.reshape(-1, *shape), compute_uv=False
+        )
+    return out
