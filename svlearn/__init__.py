@@ -17,6 +17,9 @@ _LAZY = {
     "paper_regressor": "svlearn._regressor",
     "MeanSpectrumRegressor": "svlearn._baselines",
     "singular_values": "svlearn._spectrum",
+    "MatrixWindowTransformer": "svlearn._windows",
+    "extract_windows": "svlearn._windows",
+    "n_windows": "svlearn._windows",
 }
 
 __all__ = sorted([*_LAZY, "metrics", "datasets", "__version__"])
