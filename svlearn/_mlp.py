@@ -7,7 +7,12 @@ import math
 import torch
 from torch import nn
 
-_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "logistic": nn.Sigmoid}
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "logistic": nn.Sigmoid,
+}
 
 
 def _descending_unit_spectrum(logits):

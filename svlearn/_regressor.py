@@ -19,7 +19,11 @@ from skorch.dataset import ValidSplit
 from ._mlp import _ACTIVATIONS, SpectrumMLP
 from ._spectrum import flatten_matrices, resolve_matrix_shape, singular_values
 
-_LOSSES = {"mse": torch.nn.MSELoss, "l1": torch.nn.L1Loss, "huber": torch.nn.SmoothL1Loss}
+_LOSSES = {
+    "mse": torch.nn.MSELoss,
+    "l1": torch.nn.L1Loss,
+    "huber": torch.nn.SmoothL1Loss,
+}
 _HEADS = ("raw", "frobenius", "subspace")
 _SCHEDULES = ("constant", "onecycle", "cosine")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -315,7 +319,12 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             self._y_1d = False
         else:
             _, y = validate_data(
-                self, X, y, reset=False, multi_output=True, y_numeric=True,
+                self,
+                X,
+                y,
+                reset=False,
+                multi_output=True,
+                y_numeric=True,
                 dtype=(np.float64, np.float32),
             )
             self._y_1d = y.ndim == 1
@@ -346,7 +355,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         Xs = (X / norms[:, None]).astype(np.float32)
         ys = (y / norms[:, None]).astype(np.float32)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
         device = torch.device(self.device)
         fork = [device] if device.type == "cuda" else []
         start = time.perf_counter()
@@ -362,7 +373,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         history = self.net_.history
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         self.validation_scores_ = (
-            [float(v) for v in history[:, "valid_loss"]] if self.early_stopping else None
+            [float(v) for v in history[:, "valid_loss"]]
+            if self.early_stopping
+            else None
         )
         self.best_loss_ = min(self.validation_scores_ or self.loss_curve_)
         self.n_iter_ = len(history)

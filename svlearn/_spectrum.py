@@ -78,8 +78,10 @@ def flatten_matrices(X):
 
     Anything that is not a 3-D array is returned unchanged with shape ``None``.
     """
-    if hasattr(X, "ndim") and X.ndim == 3 or (
-        isinstance(X, (list, tuple)) and np.ndim(X) == 3
+    if (
+        hasattr(X, "ndim")
+        and X.ndim == 3
+        or (isinstance(X, (list, tuple)) and np.ndim(X) == 3)
     ):
         X = np.asarray(X)
         return X.reshape(X.shape[0], -1), (X.shape[1], X.shape[2])

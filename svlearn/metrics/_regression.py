@@ -99,9 +99,8 @@ def nmse(y_true, y_pred, *, sample_weight=None):
 
     Notes
     -----
-    For a matrix with singular values :math:`\\sigma_i` and predictions
-    :math:`\\hat\\sigma_i`,
-    :math:`\\mathrm{NMSE} = \\sum_i (\\sigma_i - \\hat\\sigma_i)^2 / \\sum_i \\sigma_i^2`.
+    For a matrix with singular values ``s`` and predictions ``s_hat``,
+    ``NMSE = sum((s - s_hat)**2) / sum(s**2)``.
     This is not ``mean_squared_error / mean(y_true**2)`` over the whole set: each
     matrix is normalised by its own energy before averaging.
 
