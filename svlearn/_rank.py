@@ -1,0 +1,131 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Rank estimation from a (predicted or exact) singular value spectrum."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array
+
+_DEFAULT_THRESHOLDS = {"energy": 0.99, "relative": 0.01, "elbow": None}
+
+
+def estimate_rank(singular_values, *, method="energy", threshold=None):
+    """Estimate the rank of matrices from their singular values.
+
+    Parameters
+    ----------
+    singular_values : array-like of shape (n_values,) or (n_samples, n_values)
+        Non-negative singular values, one row per matrix, for example from
+        :func:`svlearn.singular_values` or
+        :meth:`svlearn.SingularValueRegressor.predict`. Each row is sorted in
+        descending order before use.
+    method : {"energy", "relative", "elbow"}, default="energy"
+        Criterion, with ``s_1 >= s_2 >= ... >= s_p`` and
+        ``E(r) = (s_1**2 + ... + s_r**2) / (s_1**2 + ... + s_p**2)``, the
+        fraction of ``||M||_F**2`` kept by the best rank-``r`` approximation:
+
+        - ``"energy"``: the smallest ``r`` with ``E(r) >= threshold``. The
+          rank-``r`` truncated SVD then has relative Frobenius error
+          ``sqrt(1 - E(r)) <= sqrt(1 - threshold)``.
+        - ``"relative"``: the number of values ``s_i > threshold * s_1``
+          (numerical rank, as :func:`numpy.linalg.matrix_rank` with a
+          relative tolerance).
+        - ``"elbow"``: where the reconstruction error levels off, the paper's
+          criterion: the ``r`` that maximises the gap between the straight
+          line from ``(0, 1)`` to ``(p, 0)`` and the relative error curve
+          ``sqrt(1 - E(r))`` over ``r >= 1`` (the "Kneedle" knee point).
+          Parameter-free; a flat spectrum gets full rank.
+    threshold : float or None, default=None
+        For ``"energy"``, the fraction of energy to keep, in ``(0, 1]``
+        (``None`` means 0.99). For ``"relative"``, the tolerance relative to
+        the largest value, in ``[0, 1)`` (``None`` means 0.01). Must be
+        ``None`` for ``"elbow"``.
+
+    Returns
+    -------
+    rank : int or ndarray of shape (n_samples,)
+        Estimated rank of each matrix, in ``0..n_values`` (``0`` only for an
+        all-zero spectrum); an int for 1-D input.
+
+    See Also
+    --------
+    svlearn.reconstruct : Rank-``k`` reconstruction from given singular values.
+
+    Examples
+    --------
+    >>> from svlearn import estimate_rank
+    >>> s = [10.0, 5.0, 1.0, 0.1, 0.0]
+    >>> estimate_rank(s)
+    2
+    >>> estimate_rank(s, method="energy", threshold=0.999)
+    3
+    >>> estimate_rank(s, method="relative", threshold=0.05)
+    3
+    >>> estimate_rank([s, [1.0, 1.0, 1.0, 1.0, 1.0]], method="elbow")
+    array([2, 5])
+    """
+    if method not in _DEFAULT_THRESHOLDS:
+        raise ValueError(
+            f"method must be one of {tuple(_DEFAULT_THRESHOLDS)}; got {method!r}."
+        )
+    if threshold is None:
+        threshold = _DEFAULT_THRESHOLDS[method]
+    elif method == "elbow":
+        raise ValueError(
+            f"threshold must be None for method='elbow'; got threshold={threshold!r}."
+        )
+    elif not isinstance(threshold, numbers.Real) or isinstance(threshold, bool):
+        raise TypeError(
+            f"threshold must be a float or None; got threshold={threshold!r}."
+        )
+    elif method == "energy" and not 0 < threshold <= 1:
+        raise ValueError(
+            "threshold must be in (0, 1] for method='energy'; "
+            f"got threshold={threshold!r}."
+        )
+    elif method == "relative" and not 0 <= threshold < 1:
+        raise ValueError(
+            "threshold must be in [0, 1) for method='relative'; "
+            f"got threshold={threshold!r}."
+        )
+
+    S = check_array(
+        singular_values,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="singular_values",
+    )
+    single = S.ndim == 1
+    S = np.atleast_2d(S)
+    if S.ndim != 2 or S.shape[1] == 0:
+        raise ValueError(
+            "singular_values must have shape (n_values,) or (n_samples, "
+            f"n_values) with n_values >= 1; got shape {S.shape}."
+        )
+    if (S < 0).any():
+        raise ValueError("singular_values must be non-negative; got negative values.")
+    S = -np.sort(-S, axis=1)
+    p = S.shape[1]
+
+    energy = S**2
+    total = energy.sum(axis=1, keepdims=True)
+    nonzero = total[:, 0] > 0
+    # kept[:, r] = E(r) for r = 0..p; an all-zero spectrum keeps everything.
+    kept = np.ones((S.shape[0], p + 1))
+    kept[:, 0] = 0.0
+    kept[nonzero, 1:] = np.cumsum(energy[nonzero], axis=1) / total[nonzero]
+
+    if method == "energy":
+        # Tolerate rounding in the cumulative sum when threshold == 1.
+        rank = np.argmax(kept >= threshold - 1e-12, axis=1)
+    elif method == "relative":
+        rank = (S > threshold * S[:, :1]).sum(axis=1)
+    else:
+        error = np.sqrt(np.clip(1.0 - kept, 0.0, None))
+        chord = 1.0 - np.arange(p + 1) / p
+        # Search r >= 1 only: a flat spectrum (concave error curve, no knee)
+        # then gets full rank rather than 0.
+        rank = 1 + np.argmax((chord - error)[:, 1:], axis=1)
+    rank = np.where(nonzero, rank, 0).astype(np.intp)
+    return int(rank[0]) if single else rank
