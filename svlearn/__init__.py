@@ -20,6 +20,9 @@ _LAZY = {
     "MatrixWindowTransformer": "svlearn._windows",
     "extract_windows": "svlearn._windows",
     "n_windows": "svlearn._windows",
+    "SVDLight": "svlearn._svd",
+    "reconstruct": "svlearn._svd",
+    "estimate_rank": "svlearn._rank",
 }
 
 __all__ = sorted([*_LAZY, "metrics", "datasets", "__version__"])
