@@ -191,6 +191,27 @@ def _window_index(matrices, window_shape, strides, max_windows, random_state):
     return grids, (which, local // n_cols, local % n_cols), int(flat.size)
 
 
+def _gather(view, rows, cols, out):
+    """Copy ``view[rows[k], cols[k]]`` flattened into ``out[k]``, chunk by chunk.
+
+    Fancy indexing copies its result, so gathering in chunks bounds that
+    temporary to ``_CHUNK_BYTES`` instead of the size of the output.
+    """
+    chunk = max(1, _CHUNK_BYTES // max(1, out.shape[1] * out.itemsize))
+    for a in range(0, len(rows), chunk):
+        r, c = rows[a : a + chunk], cols[a : a + chunk]
+        out[a : a + len(r)] = view[r, c].reshape(len(r), -1)
+    return out
+
+
+def _windows_at(M, row_offsets, col_offsets, window_shape, dtype=None):
+    """Flattened windows of the 2-D array ``M`` whose top-left entries are given."""
+    M = np.asarray(M)
+    m, n = window_shape
+    out = np.empty((len(row_offsets), m * n), dtype=dtype or M.dtype)
+    return _gather(sliding_window_view(M, (m, n)), row_offsets, col_offsets, out)
+
+
 def _extract(X, window_shape, strides, max_windows, random_state, return_origins):
     window_shape, strides = _check_params(window_shape, strides, max_windows)
     matrices = _as_matrices(X)
@@ -201,7 +222,6 @@ def _extract(X, window_shape, strides, max_windows, random_state, return_origins
     dtype = np.result_type(*matrices)
     out = np.empty((n_out, m * n), dtype=dtype)
     origins = np.empty((n_out, 3), dtype=np.int64) if return_origins else None
-    chunk = max(1, _CHUNK_BYTES // max(1, m * n * dtype.itemsize))
 
     start = 0
     for i, (M, (n_r, n_c)) in enumerate(zip(matrices, grids)):
@@ -215,10 +235,7 @@ def _extract(X, window_shape, strides, max_windows, random_state, return_origins
         else:
             mask = picked[0] == i
             rows, cols = picked[1][mask], picked[2][mask]
-            for a in range(0, rows.size, chunk):
-                r, c = rows[a : a + chunk], cols[a : a + chunk]
-                # Fancy indexing copies only this chunk of windows.
-                out[start + a : start + a + r.size] = view[r, c].reshape(r.size, -1)
+            _gather(view, rows, cols, out[start : start + rows.size])
         stop = start + rows.size
         if return_origins:
             origins[start:stop, 0] = i
