@@ -74,10 +74,11 @@ def _check_params(window_shape, strides, max_windows):
 
 
 def _as_matrices(X):
-    """Return the input as a list of validated 2-D arrays (views where possible).
+    """Return the input as a validated 3-D stack or list of 2-D arrays.
 
     A 2-D array-like is one matrix, a 3-D array a stack of matrices, and a list
     (or tuple) whose items are all 2-D a collection of matrices of any sizes.
+    Arrays are not copied when they already have a numeric dtype.
     """
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
         # An object array holding matrices, as produced by indexing a ragged set.
@@ -106,7 +107,7 @@ def _as_matrices(X):
                 f"X is a stack of empty matrices of shape {X.shape}; each matrix "
                 "needs at least one row and one column."
             )
-        return list(X)
+        return X
     raise ValueError(
         "X must be one 2-D matrix, a 3-D stack of matrices of shape "
         "(n_matrices, n_rows, n_cols) or a list of 2-D matrices; got an array "
@@ -132,18 +133,21 @@ def _check_matrix(M, input_name):
 def _grid_shapes(matrices, window_shape, strides):
     """Number of window offsets along rows and columns of each matrix."""
     (m, n), (sr, sc) = window_shape, strides
-    shapes = []
-    for i, M in enumerate(matrices):
-        n_rows, n_cols = M.shape
+    is_stack = isinstance(matrices, np.ndarray)
+    shapes = [matrices.shape[1:]] if is_stack else [M.shape for M in matrices]
+    for i, (n_rows, n_cols) in enumerate(shapes):
         if m > n_rows or n > n_cols:
-            which = "X" if len(matrices) == 1 else f"matrix {i} of X"
+            if is_stack:
+                which = "the matrices of X"
+            else:
+                which = "X" if len(matrices) == 1 else f"matrix {i} of X"
             raise ValueError(
                 f"window_shape={window_shape} is larger than {which}, of shape "
-                f"{M.shape} (n_samples = {n_rows}, n_features = {n_cols}); "
+                f"{(n_rows, n_cols)} (n_samples = {n_rows}, n_features = {n_cols}); "
                 "each window must fit inside every matrix."
             )
-        shapes.append(((n_rows - m) // sr + 1, (n_cols - n) // sc + 1))
-    return shapes
+    grids = [((h - m) // sr + 1, (w - n) // sc + 1) for h, w in shapes]
+    return grids * len(matrices) if is_stack else grids
 
 
 def _draw(n_population, n_draws, random_state):
@@ -171,36 +175,56 @@ def _draw(n_population, n_draws, random_state):
     return drawn
 
 
-def _window_index(matrices, window_shape, strides, max_windows, random_state):
-    """Pick the windows to extract as (matrix index, row index, column index).
+def _plan(X, window_shape, strides, max_windows, random_state):
+    """Validate everything and pick the windows, without extracting any.
 
-    The indices count window positions on each matrix's grid of offsets; the
-    offsets themselves are ``row index * strides[0]`` and ``column index *
-    strides[1]``.
+    Returns the matrices (a 3-D stack or a list), the grid of window positions
+    of each, and either None (every window) or the picked windows as sorted
+    (matrix, row position, column position) index arrays; positions times the
+    strides are the offsets.
     """
+    window_shape, strides = _check_params(window_shape, strides, max_windows)
+    matrices = _as_matrices(X)
     grids = _grid_shapes(matrices, window_shape, strides)
     counts = np.array([r * c for r, c in grids], dtype=np.int64)
     total = int(counts.sum())
-    if max_windows is None or max_windows >= total:
-        return grids, None, total
-    flat = _draw(total, max_windows, random_state)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    which = np.searchsorted(starts, flat, side="right") - 1
-    local = flat - starts[which]
-    n_cols = np.array([c for _, c in grids], dtype=np.int64)[which]
-    return grids, (which, local // n_cols, local % n_cols), int(flat.size)
+    picked = None
+    if max_windows is not None and max_windows < total:
+        flat = _draw(total, max_windows, random_state)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        which = np.searchsorted(starts, flat, side="right") - 1
+        local = flat - starts[which]
+        n_cols = np.array([c for _, c in grids], dtype=np.int64)[which]
+        picked = (which, local // n_cols, local % n_cols)
+    return matrices, window_shape, strides, grids, picked
 
 
-def _gather(view, rows, cols, out):
-    """Copy ``view[rows[k], cols[k]]`` flattened into ``out[k]``, chunk by chunk.
+def _all_positions(grids):
+    """(matrix, row position, column position) of every window, in order."""
+    n_cols = np.array([c for _, c in grids], dtype=np.int64)
+    counts = np.array([r * c for r, c in grids], dtype=np.int64)
+    which = np.repeat(np.arange(len(grids)), counts)
+    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return which, local // n_cols[which], local % n_cols[which]
+
+
+def _origins(positions, strides):
+    which, rows, cols = positions
+    return np.column_stack([which, rows * strides[0], cols * strides[1]]).astype(
+        np.int64, copy=False
+    )
+
+
+def _gather(view, index, out):
+    """Copy ``view[index[0][k], index[1][k], ...]`` flattened into ``out[k]``.
 
     Fancy indexing copies its result, so gathering in chunks bounds that
     temporary to ``_CHUNK_BYTES`` instead of the size of the output.
     """
     chunk = max(1, _CHUNK_BYTES // max(1, out.shape[1] * out.itemsize))
-    for a in range(0, len(rows), chunk):
-        r, c = rows[a : a + chunk], cols[a : a + chunk]
-        out[a : a + len(r)] = view[r, c].reshape(len(r), -1)
+    for a in range(0, len(index[0]), chunk):
+        part = tuple(ix[a : a + chunk] for ix in index)
+        out[a : a + len(part[0])] = view[part].reshape(len(part[0]), -1)
     return out
 
 
@@ -209,41 +233,47 @@ def _windows_at(M, row_offsets, col_offsets, window_shape, dtype=None):
     M = np.asarray(M)
     m, n = window_shape
     out = np.empty((len(row_offsets), m * n), dtype=dtype or M.dtype)
-    return _gather(sliding_window_view(M, (m, n)), row_offsets, col_offsets, out)
+    view = sliding_window_view(M, (m, n))
+    return _gather(view, (row_offsets, col_offsets), out)
 
 
 def _extract(X, window_shape, strides, max_windows, random_state, return_origins):
-    window_shape, strides = _check_params(window_shape, strides, max_windows)
-    matrices = _as_matrices(X)
-    grids, picked, n_out = _window_index(
-        matrices, window_shape, strides, max_windows, random_state
+    matrices, (m, n), (sr, sc), grids, picked = _plan(
+        X, window_shape, strides, max_windows, random_state
     )
-    (m, n), (sr, sc) = window_shape, strides
-    dtype = np.result_type(*matrices)
+    n_out = sum(r * c for r, c in grids) if picked is None else len(picked[0])
+    if isinstance(matrices, np.ndarray):
+        dtype = matrices.dtype
+    else:
+        dtype = np.result_type(*matrices)
     out = np.empty((n_out, m * n), dtype=dtype)
-    origins = np.empty((n_out, 3), dtype=np.int64) if return_origins else None
 
-    start = 0
-    for i, (M, (n_r, n_c)) in enumerate(zip(matrices, grids)):
-        # A read-only strided view: (n_r, n_c, m, n) windows, no data copied.
-        view = sliding_window_view(M, (m, n))[::sr, ::sc]
+    if isinstance(matrices, np.ndarray):
+        # One read-only strided view of the whole stack, shape
+        # (n_matrices, n_r, n_c, m, n): no data is copied until written to out.
+        view = sliding_window_view(matrices, (m, n), axis=(1, 2))[:, ::sr, ::sc]
         if picked is None:
-            rows = np.repeat(np.arange(n_r), n_c)
-            cols = np.tile(np.arange(n_c), n_r)
-            # Writing the view straight into the output avoids any temporary.
-            out[start : start + n_r * n_c].reshape(n_r, n_c, m, n)[...] = view
+            out.reshape(view.shape)[...] = view
         else:
-            mask = picked[0] == i
-            rows, cols = picked[1][mask], picked[2][mask]
-            _gather(view, rows, cols, out[start : start + rows.size])
-        stop = start + rows.size
-        if return_origins:
-            origins[start:stop, 0] = i
-            origins[start:stop, 1] = rows * sr
-            origins[start:stop, 2] = cols * sc
-        start = stop
+            _gather(view, picked, out)
+    else:
+        bounds = None
+        if picked is not None:
+            # Picked windows are sorted by matrix: one slice per matrix.
+            bounds = np.searchsorted(picked[0], np.arange(len(matrices) + 1))
+        start = 0
+        for i, (M, (n_r, n_c)) in enumerate(zip(matrices, grids)):
+            view = sliding_window_view(M, (m, n))[::sr, ::sc]
+            if picked is None:
+                # Writing the view straight into the output avoids a temporary.
+                out[start : start + n_r * n_c].reshape(view.shape)[...] = view
+                start += n_r * n_c
+            else:
+                a, b = bounds[i], bounds[i + 1]
+                _gather(view, (picked[1][a:b], picked[2][a:b]), out[a:b])
     if return_origins:
-        return out, origins
+        positions = _all_positions(grids) if picked is None else picked
+        return out, _origins(positions, (sr, sc))
     return out
 
 
@@ -523,27 +553,11 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
             For each window, the index of its source matrix in ``X`` and the
             row and column of its top-left entry in that matrix.
         """
-        window_shape, strides = _check_params(
-            self.window_shape, self.strides, self.max_windows
+        _, _, strides, grids, picked = _plan(
+            X, self.window_shape, self.strides, self.max_windows, self.random_state
         )
-        matrices = _as_matrices(X)
-        grids, picked, n_out = _window_index(
-            matrices, window_shape, strides, self.max_windows, self.random_state
-        )
-        if picked is None:
-            parts = [
-                np.column_stack(
-                    [
-                        np.full(r * c, i),
-                        np.repeat(np.arange(r), c) * strides[0],
-                        np.tile(np.arange(c), r) * strides[1],
-                    ]
-                )
-                for i, (r, c) in enumerate(grids)
-            ]
-            return np.concatenate(parts).astype(np.int64, copy=False)
-        which, rows, cols = picked
-        return np.column_stack([which, rows * strides[0], cols * strides[1]])
+        positions = _all_positions(grids) if picked is None else picked
+        return _origins(positions, strides)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
