@@ -51,8 +51,9 @@ def _read_batches(path, names):
         folder = path / _FOLDER if (path / _FOLDER).is_dir() else path
         found = {}
         for name in names:
-            with open(folder / name, "rb") as f:
-                found[name] = _unpickle(f)
+            if (folder / name).is_file():
+                with open(folder / name, "rb") as f:
+                    found[name] = _unpickle(f)
     else:
         # One pass in archive order: seeking back in a gzip stream would
         # decompress it again from the start for every batch.

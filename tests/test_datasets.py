@@ -1,0 +1,476 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests for svlearn.datasets, on tiny files built here in the official formats.
+
+No test touches the network: ``_fetch_file`` is replaced by a function that
+fails the test, or by one that simulates a download or an offline machine.
+"""
+
+import hashlib
+import io
+import pickle
+import shutil
+import tarfile
+import urllib.error
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from svlearn.datasets import (
+    _base,
+    _cifar10,
+    cifar10_protocol,
+    get_data_home,
+    load_cifar10,
+    load_matrices,
+    load_sample_windows,
+    load_spambase,
+    spambase_protocol,
+)
+
+N_PER_BATCH = 3
+LABEL_NAMES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """Fail on any download; point every data home variable at a temp folder."""
+
+    def no_network(url, path):
+        raise AssertionError(f"tests must not download {url}")
+
+    monkeypatch.setattr(_base, "_fetch_file", no_network)
+    monkeypatch.delenv("SVLEARN_DATA", raising=False)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
+
+
+def _batch(rng, n, batch_label, py2_keys=True):
+    data = rng.randint(0, 256, size=(n, 3072)).astype(np.uint8)
+    batch = {
+        "batch_label": batch_label,
+        "labels": [int(v) for v in rng.randint(0, 10, size=n)],
+        "data": data,
+        "filenames": [f"img_{i}.png" for i in range(n)],
+    }
+    if py2_keys:
+        # Python 2 pickles of the official batches load with bytes keys.
+        batch = {k.encode(): v for k, v in batch.items()}
+    return batch
+
+
+def _write_cifar(folder, py2_keys=True, seed=0):
+    """Write a tiny cifar-10-python.tar.gz with the official internal layout.
+
+    Returns the archive path and the batches written, by name.
+    """
+    rng = np.random.RandomState(seed)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    batches = {name: _batch(rng, N_PER_BATCH, name, py2_keys) for name in names}
+    meta = {
+        "num_cases_per_batch": N_PER_BATCH,
+        "label_names": LABEL_NAMES,
+        "num_vis": 3072,
+    }
+    if py2_keys:
+        meta = {k.encode(): v for k, v in meta.items()}
+        meta[b"label_names"] = [n.encode() for n in LABEL_NAMES]
+    archive = folder / "cifar-10-python.tar.gz"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        members = {**batches, "batches.meta": meta}
+        for name, obj in members.items():
+            payload = pickle.dumps(obj, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        readme = b"<html>CIFAR-10</html>"
+        info = tarfile.TarInfo("cifar-10-batches-py/readme.html")
+        info.size = len(readme)
+        tar.addfile(info, io.BytesIO(readme))
+    return archive, batches
+
+
+def _gray(data):
+    rgb = data.reshape(-1, 3, 32, 32).astype(np.float64)
+    return 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
+
+
+def _get(batch, key):
+    return batch[key] if key in batch else batch[key.encode()]
+
+
+# --- data home ----------------------------------------------------------------
+
+
+def test_data_home_precedence(monkeypatch, tmp_path):
+    assert get_data_home() == str(tmp_path / "sklearn_home")
+    monkeypatch.setenv("SVLEARN_DATA", str(tmp_path / "svlearn_home"))
+    assert get_data_home() == str(tmp_path / "svlearn_home")
+    assert get_data_home(tmp_path / "explicit") == str(tmp_path / "explicit")
+
+
+# --- CIFAR-10 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("py2_keys", [True, False])
+def test_load_cifar10_from_archive(tmp_path, py2_keys):
+    _, batches = _write_cifar(tmp_path, py2_keys=py2_keys)
+    train = load_cifar10(data_home=tmp_path)
+    n_train = 5 * N_PER_BATCH
+    assert train.images.shape == (n_train, 32, 32)
+    assert train.data.shape == (n_train, 1024)
+    assert train.images.dtype == np.float32
+    assert np.shares_memory(train.data, train.images)
+    expected = np.concatenate(
+        [_gray(_get(batches[f"data_batch_{i}"], "data")) for i in range(1, 6)]
+    )
+    assert_allclose(train.images, expected, rtol=1e-5)
+    assert_array_equal(
+        train.target,
+        sum((_get(batches[f"data_batch_{i}"], "labels") for i in range(1, 6)), []),
+    )
+    assert train.target_names == LABEL_NAMES
+    assert "BT.601" in train.DESCR
+
+    X_test, y_test = load_cifar10(subset="test", data_home=tmp_path, return_X_y=True)
+    assert X_test.shape == (N_PER_BATCH, 1024)
+    assert_array_equal(y_test, _get(batches["test_batch"], "labels"))
+    everything = load_cifar10(subset="all", data_home=tmp_path)
+    assert_array_equal(everything.data, np.concatenate([train.data, X_test]))
+
+
+def test_cifar10_gray_is_bt601_luma(tmp_path):
+    archive, batches = _write_cifar(tmp_path)
+    # Pure red, green and blue pixels give the three luma weights times 255.
+    data = _get(batches["test_batch"], "data")
+    data[0] = 0
+    data[0, 0] = 255  # red of pixel (0, 0)
+    data[0, 1024 + 1] = 255  # green of pixel (0, 1)
+    data[0, 2048 + 32] = 255  # blue of pixel (1, 0)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    archive.unlink()
+    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump(batches["test_batch"], f, protocol=2)
+    images = load_cifar10(subset="test", data_home=tmp_path).images
+    assert_allclose(
+        [images[0, 0, 0], images[0, 0, 1], images[0, 1, 0], images[0, 5, 5]],
+        [0.299 * 255, 0.587 * 255, 0.114 * 255, 0.0],
+        rtol=1e-6,
+    )
+
+
+def test_load_cifar10_from_extracted_folder(tmp_path):
+    archive, _ = _write_cifar(tmp_path / "archive")
+    from_archive = load_cifar10(subset="all", data_home=tmp_path / "archive")
+    home = tmp_path / "extracted"
+    home.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(home, filter="data")
+    from_folder = load_cifar10(subset="all", data_home=home)
+    assert_array_equal(from_folder.images, from_archive.images)
+    assert_array_equal(from_folder.target, from_archive.target)
+
+
+def test_cifar10_missing_offline_says_what_to_put_where(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load_cifar10(data_home=tmp_path, download=False)
+    message = str(info.value)
+    assert "cifar-10-python.tar.gz" in message and str(tmp_path) in message
+    assert "cifar-10-batches-py" in message and _cifar10.CIFAR10_URL in message
+
+
+def test_cifar10_download_fails_offline(tmp_path, monkeypatch):
+    def offline(url, path):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(_base, "_fetch_file", offline)
+    with pytest.raises(FileNotFoundError, match="downloading it from .* failed"):
+        load_cifar10(data_home=tmp_path / "home")
+
+
+def test_cifar10_download_verifies_checksum(tmp_path, monkeypatch):
+    source, _ = _write_cifar(tmp_path / "server")
+    calls = []
+
+    def fake_fetch(url, path):
+        calls.append(url)
+        shutil.copy(source, path)
+
+    monkeypatch.setattr(_base, "_fetch_file", fake_fetch)
+    home = tmp_path / "home"
+    # The tiny archive does not have the official MD5: rejected and deleted.
+    with pytest.raises(OSError, match="c58f30108f718f92721af3b95e74349a"):
+        load_cifar10(data_home=home)
+    assert not (home / "cifar-10-python.tar.gz").exists()
+    assert calls == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+
+    md5 = hashlib.md5(source.read_bytes()).hexdigest()
+    monkeypatch.setattr(_cifar10, "CIFAR10_MD5", md5)
+    assert load_cifar10(data_home=home).images.shape == (5 * N_PER_BATCH, 32, 32)
+    assert (home / "cifar-10-python.tar.gz").exists()
+    # Present now: loading again does not download.
+    load_cifar10(data_home=home, download=True)
+    assert len(calls) == 2
+
+
+def test_cifar10_bad_subset_and_incomplete_archive(tmp_path):
+    with pytest.raises(ValueError, match="subset must be .* got 'valid'"):
+        load_cifar10(subset="valid", data_home=tmp_path)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="not a complete CIFAR-10"):
+        load_cifar10(data_home=tmp_path)
+
+
+# --- Spambase -----------------------------------------------------------------
+
+
+def _spambase_like(n_rows, seed=0):
+    rng = np.random.RandomState(seed)
+    matrix = np.round(rng.rand(n_rows, 58) * 10, 3)
+    matrix[:, -1] = rng.randint(0, 2, size=n_rows)
+    return matrix
+
+
+def _write_csv(path, matrix, newline="\n"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [",".join(f"{v:g}" for v in row) for row in matrix]
+    path.write_bytes((newline.join(lines) + newline).encode())
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_load_spambase(tmp_path, newline):
+    matrix = _spambase_like(40)
+    _write_csv(tmp_path / "spambase.data", matrix, newline)
+    spam = load_spambase(data_home=tmp_path)
+    assert_allclose(spam.matrix, matrix)
+    assert_allclose(spam.data, matrix[:, :57])
+    assert_array_equal(spam.target, matrix[:, -1].astype(int))
+    X, y = load_spambase(data_home=tmp_path, return_X_y=True)
+    assert X.shape == (40, 57) and y.shape == (40,)
+
+
+def test_spambase_wrong_columns(tmp_path):
+    _write_csv(tmp_path / "spambase.data", np.zeros((5, 10)))
+    with pytest.raises(ValueError, match="has 10 columns.*58"):
+        load_spambase(data_home=tmp_path)
+
+
+def test_spambase_missing_offline(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"Put 'spambase.data' \(from https"):
+        load_spambase(data_home=tmp_path, download=False)
+    monkeypatch.setenv("SVLEARN_DATA", str(tmp_path / "svhome"))
+    with pytest.raises(FileNotFoundError, match="svhome"):
+        load_spambase(download=False)
+
+
+def test_spambase_download_is_checked_by_shape(tmp_path, monkeypatch):
+    server = tmp_path / "server"
+    _write_csv(server / "small.data", _spambase_like(10))
+    _write_csv(server / "full.data", _spambase_like(4601), "\r\n")
+    served = {"file": server / "small.data"}
+
+    def fake_fetch(url, path):
+        assert url.endswith("/spambase/spambase.data")
+        shutil.copy(served["file"], path)
+
+    monkeypatch.setattr(_base, "_fetch_file", fake_fetch)
+    home = tmp_path / "home"
+    with pytest.raises(OSError, match="expected a 4601 x 58 matrix"):
+        load_spambase(data_home=home)
+    assert not (home / "spambase.data").exists()
+    served["file"] = server / "full.data"
+    assert load_spambase(data_home=home).matrix.shape == (4601, 58)
+
+
+# --- sample windows and own files ---------------------------------------------
+
+
+def test_load_sample_windows():
+    samples = load_sample_windows()
+    assert samples.image_names == ["china.jpg", "flower.jpg"]
+    assert samples.X_train.shape == (3850, 1024) == samples.X_test.shape
+    assert samples.X_train.dtype == np.float32
+    for X, origins, image in [
+        (samples.X_train, samples.origins_train, samples.images[0]),
+        (samples.X_test, samples.origins_test, samples.images[1]),
+    ]:
+        assert image.shape == (427, 640)
+        for k in [0, 1234, len(X) - 1]:
+            r, c = origins[k]
+            assert_array_equal(X[k], image[r : r + 32, c : c + 32].ravel())
+    assert samples.origins_train[-1].tolist() == [392, 608]
+    small = load_sample_windows(window_shape=(16, 16), strides=(32, 32))
+    assert small.X_train.shape == (13 * 20, 256)
+
+
+def test_sample_windows_are_bt601_gray():
+    from sklearn.datasets import load_sample_images
+
+    rgb = load_sample_images().images[0].astype(np.float64)  # china.jpg
+    gray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    assert_allclose(load_sample_windows().images[0], gray, rtol=1e-5)
+
+
+def test_load_matrices(tmp_path):
+    stack = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    np.save(tmp_path / "one.npy", stack[0])
+    np.savez(tmp_path / "stack.npz", X=stack, y=np.array([3, 7]))
+    np.savez(tmp_path / "other.npz", images=stack)
+
+    one = load_matrices(tmp_path / "one.npy")
+    assert_array_equal(one.data, stack[0]) and one.target is None
+    mapped = load_matrices(tmp_path / "one.npy", mmap_mode="r")
+    assert isinstance(mapped.data, np.memmap)
+    data, target = load_matrices(tmp_path / "stack.npz", return_X_y=True)
+    assert_array_equal(data, stack) and target.tolist() == [3, 7]
+    other = load_matrices(str(tmp_path / "other.npz"), key="images")
+    assert_array_equal(other.data, stack) and other.target is None
+
+
+def test_load_matrices_errors(tmp_path):
+    np.save(tmp_path / "flat.npy", np.zeros(5))
+    np.savez(tmp_path / "stack.npz", X=np.zeros((2, 3, 3)), y=np.zeros(3))
+    with pytest.raises(ValueError, match=r"\.npy or \.npz.*data\.csv"):
+        load_matrices(tmp_path / "data.csv")
+    with pytest.raises(ValueError, match=r"shape \(5,\)"):
+        load_matrices(tmp_path / "flat.npy")
+    with pytest.raises(ValueError, match=r"key='images' is not in .*\['X', 'y'\]"):
+        load_matrices(tmp_path / "stack.npz", key="images")
+    with pytest.raises(ValueError, match="labels 'y' .* does not match"):
+        load_matrices(tmp_path / "stack.npz")
+    assert load_matrices(tmp_path / "stack.npz", target_key=None).target is None
+
+
+# --- protocols ----------------------------------------------------------------
+
+
+def _coverage(origins, shape, window=32):
+    """Count, for every matrix entry, the windows covering it (2-D prefix sums)."""
+    diff = np.zeros((shape[0] + 1, shape[1] + 1), dtype=np.int64)
+    r, c = origins[:, 0], origins[:, 1]
+    np.add.at(diff, (r, c), 1)
+    np.add.at(diff, (r + window, c), -1)
+    np.add.at(diff, (r, c + window), -1)
+    np.add.at(diff, (r + window, c + window), 1)
+    return diff.cumsum(0).cumsum(1)[: shape[0], : shape[1]]
+
+
+def _assert_windows_at_origins(split, matrix):
+    for X, origins in [
+        (split.X_train, split.origins_train),
+        (split.X_test, split.origins_test),
+    ]:
+        for k in [0, len(X) // 2, len(X) - 1]:
+            r, c = origins[k]
+            window = matrix[r : r + 32, c : c + 32].ravel().astype(X.dtype)
+            assert_array_equal(X[k], window)
+
+
+@pytest.fixture(scope="module")
+def spambase_shaped():
+    # The shape of Spambase; uint8 keeps the 123,363 windows at 126 MB.
+    return (np.arange(4601 * 58) % 251).astype(np.uint8).reshape(4601, 58)
+
+
+def test_spambase_protocol_paper_counts(spambase_shaped):
+    split = spambase_protocol(spambase_shaped, random_state=0, dtype=np.uint8)
+    assert split.X_train.shape == (104_858, 1024)
+    assert split.X_test.shape == (18_505, 1024)
+    origins = np.concatenate([split.origins_train, split.origins_test])
+    assert len(origins) == 123_363 == 4569 * 27
+    # Every window of row offsets 0..4568 and column offsets 0..26, once.
+    assert len(np.unique(origins[:, 0] * 27 + origins[:, 1])) == 123_363
+    assert origins[:, 0].max() == 4568 and origins[:, 1].max() == 26
+    _assert_windows_at_origins(split, spambase_shaped)
+    again = spambase_protocol(spambase_shaped, random_state=0, dtype=np.uint8)
+    assert_array_equal(again.origins_test, split.origins_test)
+
+
+def test_spambase_protocol_row_blocks_share_no_entry(spambase_shaped):
+    split = spambase_protocol(
+        spambase_shaped, split="row_blocks", random_state=0, dtype=np.uint8
+    )
+    train_cover = _coverage(split.origins_train, spambase_shaped.shape)
+    test_cover = _coverage(split.origins_test, spambase_shaped.shape)
+    assert not np.any((train_cover > 0) & (test_cover > 0))
+    n_train, n_test = len(split.X_train), len(split.X_test)
+    assert n_test / (n_train + n_test) == pytest.approx(0.15, abs=0.03)
+    assert n_train + n_test < 123_363  # windows straddling a boundary dropped
+    _assert_windows_at_origins(split, spambase_shaped)
+
+
+def test_spambase_protocol_loads_the_file_and_small_matrices(tmp_path):
+    matrix = _spambase_like(100)
+    _write_csv(tmp_path / "spambase.data", matrix)
+    split = spambase_protocol(data_home=tmp_path, random_state=0)
+    # (100 - 32) row offsets x (58 - 32 + 1) column offsets.
+    assert len(split.X_train) + len(split.X_test) == 68 * 27
+    assert len(split.X_test) == int(np.ceil(0.15 * 68 * 27))
+    assert split.X_train.dtype == np.float32
+    _assert_windows_at_origins(split, matrix)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(split="windows"), "split must be 'random' or 'row_blocks'"),
+        (dict(test_size=1.5), r"test_size must be a float in \(0, 1\), got 1.5"),
+        (dict(split="row_blocks", n_blocks=1), "n_blocks must be an int >= 2"),
+        (dict(split="row_blocks", n_blocks=10), "n_blocks=10 is too many .* 100 rows"),
+    ],
+)
+def test_spambase_protocol_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        spambase_protocol(np.zeros((100, 58)), **kwargs)
+    with pytest.raises(ValueError, match=r"\(32, 40\) is too small"):
+        spambase_protocol(np.zeros((32, 40)))
+
+
+def test_cifar10_protocol_official(tmp_path):
+    _write_cifar(tmp_path)
+    split = cifar10_protocol(data_home=tmp_path)
+    assert split.X_train.shape == (5 * N_PER_BATCH, 1024)
+    assert split.X_test.shape == (N_PER_BATCH, 1024)
+    assert split.X_train.dtype == np.float32 and split.matrix_shape == (32, 32)
+    assert_array_equal(
+        split.X_test, load_cifar10(subset="test", data_home=tmp_path).data
+    )
+    with pytest.raises(ValueError, match="n_test=5 only apply with path="):
+        cifar10_protocol(data_home=tmp_path, n_test=5)
+
+
+def test_cifar10_protocol_from_file(tmp_path):
+    # Like the shared gray copy of the training set: uint8, ordered by class.
+    images = np.arange(50 * 32 * 32).reshape(50, 32, 32).astype(np.uint8)
+    labels = np.repeat(np.arange(10), 5)
+    np.savez(tmp_path / "gray.npz", X=images, y=labels)
+    split = cifar10_protocol(path=tmp_path / "gray.npz", n_test=10)
+    assert_array_equal(split.X_train, images[:40].reshape(40, -1))
+    assert_array_equal(split.X_test, images[40:].reshape(10, -1))
+    assert split.X_train.dtype == np.float32
+    assert_array_equal(split.target_test, labels[40:])
+
+    shuffled = cifar10_protocol(
+        path=tmp_path / "gray.npz", n_test=10, shuffle=True, random_state=0
+    )
+    assert len(np.unique(shuffled.target_test)) > 2
+    both = np.concatenate([shuffled.X_train, shuffled.X_test])
+    assert_array_equal(np.sort(both[:, 0]), np.sort(images[:, 0, 0]))
+    with pytest.raises(
+        ValueError, match="n_test must be an int between 1 and n_images - 1 = 49"
+    ):
+        cifar10_protocol(path=tmp_path / "gray.npz", n_test=50)
