@@ -25,7 +25,7 @@ _LAZY = {
     "estimate_rank": "svlearn._rank",
 }
 
-__all__ = sorted([*_LAZY, "metrics", "datasets", "__version__"])
+__all__ = sorted([*_LAZY, "metrics", "datasets", "utils", "__version__"])
 
 
 def __getattr__(name):

@@ -164,3 +164,10 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
                 out[:, 0] = s1
                 out[:, 1:] = np.minimum(rest[:, None] * tail, s1[:, None])
         return out.ravel() if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.required = False
+        tags.regressor_tags.poor_score = True
+        return tags

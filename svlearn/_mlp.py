@@ -38,17 +38,29 @@ def _start_vectors(n, k, dtype, device):
     return (V / V.norm(dim=0, keepdim=True)).to(dtype)
 
 
+def _orthonormalize(V):
+    """Gram-Schmidt on the few columns of a batch of bases; cheaper than QR."""
+    cols = []
+    for j in range(V.shape[-1]):
+        v = V[..., j]
+        for u in cols:
+            v = v - (u * v).sum(-1, keepdim=True) * u
+        cols.append(v / v.norm(dim=-1, keepdim=True).clamp_min(1e-30))
+    return torch.stack(cols, dim=-1)
+
+
 def top_singular_values(A, k, n_iter):
     """Estimate the top ``k`` singular values of a batch by subspace iteration.
 
     ``n_iter`` steps of ``V <- orth(A^T A V)`` from a fixed DCT subspace, then
     Rayleigh-Ritz on the ``k``-dimensional subspace. Each step costs ``2 k``
     matrix-vector products per matrix; the only decomposition is of a ``k x k``
-    Gram matrix. The estimates are lower bounds that converge to the exact values.
+    Gram matrix (in closed form for ``k <= 2``). The estimates are lower bounds
+    that converge to the exact values.
 
     Parameters
     ----------
-    A : Tensor of shape (batch, m, n) with m >= n
+    A : Tensor of shape (batch, m, n)
     k : int
     n_iter : int
 
@@ -56,21 +68,25 @@ def top_singular_values(A, k, n_iter):
     -------
     Tensor of shape (batch, k), descending.
     """
-    V = _start_vectors(A.shape[-1], k, A.dtype, A.device).expand(A.shape[0], -1, -1)
+    b, m, n = A.shape
+    if k == 0:
+        return A.new_zeros(b, 0)
+    V0 = _start_vectors(n, k, A.dtype, A.device)
+    # The start subspace is shared, so the first product is one large GEMM.
+    W = (A.reshape(b * m, n) @ V0).reshape(b, m, k)
     for _ in range(n_iter):
-        V = A.mT @ (A @ V)
-        # Gram-Schmidt on k small columns, batched; cheaper than a batched QR.
-        cols = []
-        for j in range(k):
-            v = V[..., j]
-            for u in cols:
-                v = v - (u * v).sum(-1, keepdim=True) * u
-            cols.append(v / v.norm(dim=-1, keepdim=True).clamp_min(1e-30))
-        V = torch.stack(cols, dim=-1)
-    B = A @ V
+        V = _orthonormalize(A.mT @ W)
+        W = A @ V
     if k == 1:
-        return B.norm(dim=-2)
-    ritz = torch.linalg.eigvalsh(B.mT @ B)
+        return W.norm(dim=-2)
+    C = W.mT @ W
+    if k == 2:
+        # Eigenvalues of a symmetric 2 x 2 matrix, larger first.
+        half_trace = (C[:, 0, 0] + C[:, 1, 1]) / 2
+        radius = torch.hypot((C[:, 0, 0] - C[:, 1, 1]) / 2, C[:, 0, 1])
+        ritz = torch.stack([half_trace + radius, half_trace - radius], dim=-1)
+        return ritz.clamp_min(0).sqrt()
+    ritz = torch.linalg.eigvalsh(C)
     return ritz.clamp_min(0).sqrt().flip(-1)
 
 
@@ -109,13 +125,16 @@ class SpectrumMLP(nn.Module):
         head="subspace",
         n_components=2,
         n_iter=2,
+        n_fixed=None,
     ):
         super().__init__()
         self.matrix_shape = tuple(matrix_shape)
         self.head = head
         self.n_iter = n_iter
         n_values = min(self.matrix_shape)
-        self.n_components = min(n_components, n_values) if head == "subspace" else 0
+        # At least one value is left to the network, so it always has a job.
+        self.n_components = min(n_components, n_values - 1) if head == "subspace" else 0
+        self.n_fixed = self.n_components if n_fixed is None else min(n_fixed, self.n_components)
         n_in = math.prod(self.matrix_shape) + self.n_components
         layers = []
         for width in hidden_layer_sizes:
@@ -123,7 +142,7 @@ class SpectrumMLP(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             n_in = width
-        layers.append(nn.Linear(n_in, n_values - self.n_components))
+        layers.append(nn.Linear(n_in, n_values - self.n_fixed))
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, X):
@@ -140,11 +159,11 @@ class SpectrumMLP(nn.Module):
             A = A.mT
         with torch.no_grad():
             top = top_singular_values(A, self.n_components, self.n_iter)
-        if self.n_components == min(m, n):
-            return top
         logits = self.mlp(torch.cat([X, top], dim=-1))
+        top = top[..., : self.n_fixed]
         # Leftover energy is exact: the input has unit Frobenius norm.
         rest = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0).sqrt()
         tail = _descending_unit_spectrum(logits) * rest
-        tail = torch.minimum(tail, top[..., -1:])
+        if self.n_fixed:
+            tail = torch.minimum(tail, top[..., -1:])
         return torch.cat([top, tail], dim=-1)

@@ -1,0 +1,31 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Find the public estimators of svlearn (used by the common tests)."""
+
+import inspect
+
+from sklearn.base import BaseEstimator
+
+
+def all_estimators():
+    """Public estimator classes exported by :mod:`svlearn`, sorted by name.
+
+    Returns
+    -------
+    estimators : list of (str, type)
+        ``(name, class)`` pairs.
+
+    Examples
+    --------
+    >>> from svlearn.utils import all_estimators
+    >>> "SingularValueRegressor" in dict(all_estimators())
+    True
+    """
+    import svlearn
+
+    found = []
+    for name in svlearn.__all__:
+        obj = getattr(svlearn, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+            found.append((name, obj))
+    return sorted(found)

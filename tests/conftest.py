@@ -1,0 +1,53 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+import numpy as np
+import pytest
+import torch
+
+# Tests run on two cores next to other work; one thread keeps timings stable and
+# avoids oversubscription when pytest and torch both parallelise.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+def _planted(n, m, k, rng):
+    """Random matrices with a shared normalised spectrum and random scales."""
+    s = np.linspace(1.0, 0.1, min(m, k)) ** 2
+    out = np.empty((n, m, k))
+    for i in range(n):
+        u, _ = np.linalg.qr(rng.standard_normal((m, m)))
+        v, _ = np.linalg.qr(rng.standard_normal((k, k)))
+        diag = np.zeros((m, k))
+        np.fill_diagonal(diag, s * rng.uniform(0.5, 2.0))
+        out[i] = u @ diag @ v.T
+    return out
+
+
+@pytest.fixture(scope="session")
+def matrices():
+    """300 random 6 x 6 matrices with non-negative entries, flattened, float32."""
+    rng = np.random.default_rng(0)
+    return rng.random((300, 36)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def planted():
+    """Matrices whose normalised spectrum is known: (X 3-D, singular values)."""
+    rng = np.random.default_rng(1)
+    X = _planted(400, 5, 5, rng)
+    return X, np.linalg.svd(X, compute_uv=False)
+
+
+@pytest.fixture(scope="session")
+def fitted(matrices):
+    """A small fitted regressor; tests must not refit it."""
+    from svlearn import SingularValueRegressor
+
+    return SingularValueRegressor(
+        hidden_layer_sizes=(16,), max_iter=3, batch_size=64, random_state=0
+    ).fit(matrices)

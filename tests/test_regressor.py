@@ -1,0 +1,248 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from svlearn import (
+    MeanSpectrumRegressor,
+    SingularValueRegressor,
+    paper_regressor,
+    singular_values,
+)
+from svlearn.metrics import nmse
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=2, batch_size=64, random_state=0)
+
+
+def _is_valid_spectrum(pred):
+    return np.all(pred >= 0) and np.all(np.diff(pred, axis=1) <= 1e-6 * pred[:, :1])
+
+
+@pytest.mark.parametrize("head", ["subspace", "frobenius", "raw"])
+def test_predictions_are_non_negative_and_descending(head, matrices):
+    reg = SingularValueRegressor(head=head, **FAST).fit(matrices)
+    # Inputs far from the training data must still give valid spectra.
+    X = np.vstack([matrices, -5 * matrices, np.zeros((1, 36), np.float32)])
+    pred = reg.predict(X)
+    assert pred.shape == (X.shape[0], 6)
+    assert pred.dtype == np.float64
+    assert _is_valid_spectrum(pred)
+
+
+def test_three_d_input_equals_flat_input(matrices, fitted):
+    stack = matrices.reshape(-1, 6, 6)
+    np.testing.assert_array_equal(fitted.predict(stack), fitted.predict(matrices))
+    assert fitted.matrix_shape_ == (6, 6)
+    reg = SingularValueRegressor(**FAST).fit(stack)
+    assert reg.n_features_in_ == 36 and reg.matrix_shape_ == (6, 6)
+
+
+@pytest.mark.parametrize("shape, given", [((3, 5), (3, 5)), ((5, 3), (-1, 3))])
+def test_non_square_matrices(shape, given):
+    X = np.random.default_rng(0).random((200, 15))
+    reg = SingularValueRegressor(matrix_shape=given, **FAST).fit(X)
+    assert reg.matrix_shape_ == shape
+    assert reg.predict(X).shape == (200, 3)
+
+
+def test_y_none_trains_on_exact_singular_values(matrices):
+    y = singular_values(matrices)
+    a = SingularValueRegressor(**FAST).fit(matrices).predict(matrices)
+    b = SingularValueRegressor(**FAST).fit(matrices, y).predict(matrices)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_same_random_state_is_bit_identical_and_leaves_global_rngs(matrices):
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    a = SingularValueRegressor(dropout=0.2, **FAST).fit(matrices).predict(matrices)
+    b = SingularValueRegressor(dropout=0.2, **FAST).fit(matrices).predict(matrices)
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    params = {**FAST, "random_state": 1}
+    c = SingularValueRegressor(dropout=0.2, **params).fit(matrices).predict(matrices)
+    assert not np.array_equal(a, c)
+
+
+def test_learns_planted_spectrum(planted):
+    # Every matrix has the same normalised spectrum; the "frobenius" head must
+    # learn that shape and scale it by the exact norm.
+    X, S = planted
+    reg = SingularValueRegressor(
+        head="frobenius", hidden_layer_sizes=(32,), max_iter=30, batch_size=32,
+        random_state=0,
+    ).fit(X[:300])
+    baseline = MeanSpectrumRegressor(scaling="none").fit(X[:300]).predict(X[300:])
+    error = nmse(S[300:], reg.predict(X[300:]))
+    assert error < 1e-3
+    assert error < nmse(S[300:], baseline) / 100
+
+
+def test_subspace_head_top_values_converge(planted):
+    X, S = planted
+    errors = []
+    for n_iter in (0, 2, 30):
+        reg = SingularValueRegressor(n_iter=n_iter, **FAST).fit(X)
+        errors.append(np.abs(reg.predict(X)[:, :2] - S[:, :2]).max())
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 1e-4
+
+
+@pytest.mark.parametrize("head", ["subspace", "frobenius"])
+def test_scale_equivariance_without_overflow(head, matrices):
+    reg = SingularValueRegressor(head=head, **FAST).fit(matrices)
+    X = matrices.astype(np.float64)
+    big = reg.predict(X * 1e30)  # squares of 1e30 overflow float32
+    assert np.all(np.isfinite(big))
+    np.testing.assert_allclose(big, 1e30 * reg.predict(X), rtol=1e-5)
+
+
+def test_integer_and_float32_input(matrices):
+    X = (matrices * 255).astype(np.uint8)
+    reg = SingularValueRegressor(**FAST).fit(X)
+    np.testing.assert_allclose(
+        reg.predict(X), reg.predict(X.astype(np.float32)), rtol=1e-6
+    )
+
+
+def test_warm_start_continues_training(matrices):
+    reg = SingularValueRegressor(warm_start=True, **FAST).fit(matrices)
+    net = reg.net_
+    reg.fit(matrices)
+    assert reg.net_ is net
+    assert reg.n_iter_ == 4 and len(reg.loss_curve_) == 4
+    cold = SingularValueRegressor(**FAST).fit(matrices)
+    cold.fit(matrices)
+    assert cold.n_iter_ == 2
+
+
+def test_early_stopping_stops_and_restores_best(matrices):
+    reg = SingularValueRegressor(
+        hidden_layer_sizes=(16,), max_iter=50, early_stopping=True,
+        n_iter_no_change=2, tol=0.5, random_state=0,
+    ).fit(matrices)
+    assert reg.n_iter_ < 50
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_loss_ == min(reg.validation_scores_)
+
+
+def test_verbose_prints_epoch_log(matrices, capsys):
+    SingularValueRegressor(verbose=1, **FAST).fit(matrices)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "epoch" in out
+    SingularValueRegressor(**FAST).fit(matrices)
+    assert capsys.readouterr().out == ""
+
+
+def test_paper_regressor_is_the_papers_network(matrices):
+    reg = paper_regressor(max_iter=1, random_state=0).fit(matrices)
+    layers = [type(m).__name__ for m in reg.net_.module_.mlp]
+    assert layers == ["Linear", "ReLU", "Dropout"] * 2 + ["Linear"]
+    assert isinstance(reg.net_.criterion_, torch.nn.L1Loss)
+    assert _is_valid_spectrum(reg.predict(matrices))
+
+
+def test_score_without_y_uses_exact_values(matrices, fitted):
+    assert fitted.score(matrices) == fitted.score(matrices, singular_values(matrices))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_and_cpu_predictions_agree(matrices):
+    gpu = SingularValueRegressor(device="cuda", **FAST).fit(matrices)
+    assert next(gpu.net_.module_.parameters()).is_cuda
+    assert _is_valid_spectrum(gpu.predict(matrices))
+
+
+# --- bad input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.full((5, 4), np.nan), "NaN"),
+        (np.full((5, 4), np.inf), "infinity"),
+        (np.empty((0, 4)), "0 sample"),
+        (np.ones(4), "Expected 2D array"),
+        (np.ones((5, 4)) * 1j, "Complex data not supported"),
+        (np.array([["a"] * 4] * 5, dtype=object), "could not convert"),
+        (np.ones((5, 4)) * 1e300, "beyond float32's range"),
+        (np.ones((5, 10)), "not a perfect square"),
+    ],
+)
+def test_bad_X_in_fit(X, match):
+    with pytest.raises(ValueError, match=match):
+        SingularValueRegressor(**FAST).fit(X)
+
+
+def test_sparse_X_is_rejected():
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        SingularValueRegressor(**FAST).fit(sp.random(20, 16, format="csr"))
+
+
+def test_predict_with_other_width_or_shape(fitted):
+    with pytest.raises(ValueError, match="36 features"):
+        fitted.predict(np.ones((3, 25)))
+    with pytest.raises(ValueError, match="fitted on"):
+        fitted.predict(np.ones((3, 4, 9)))
+
+
+def test_predict_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SingularValueRegressor().predict(np.ones((2, 4)))
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.ones((300, 5)), r"y must have shape \(n_samples, 6\)"),
+        (np.ones(300), r"y must have shape \(n_samples, 6\)"),
+        (np.ones((299, 6)), "inconsistent numbers of samples"),
+        (np.full((300, 6), np.nan), "NaN"),
+    ],
+)
+def test_bad_y(y, match, matrices):
+    with pytest.raises(ValueError, match=match):
+        SingularValueRegressor(**FAST).fit(matrices, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (16, -2)}, "hidden_layer_sizes"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"dropout": -0.1}, "dropout"),
+        ({"head": "magic"}, "head must be one of"),
+        ({"loss": "l3"}, "loss must be one of"),
+        ({"activation": "cube"}, "activation"),
+        ({"learning_rate": "adaptive"}, "learning_rate must be one of"),
+        ({"max_iter": 0}, "max_iter must be an int >= 1"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate_init": 0.0}, "learning_rate_init must be > 0"),
+        ({"alpha": -1.0}, "alpha must be >= 0"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"n_components": 0}, "n_components"),
+        ({"matrix_shape": (0, 4)}, "matrix_shape"),
+        ({"matrix_shape": (3, 3)}, "holds 9 entries"),
+        ({"device": "warp-drive"}, "device"),
+    ],
+)
+def test_invalid_parameters(params, match, matrices):
+    with pytest.raises(ValueError, match=match):
+        SingularValueRegressor(**{**FAST, **params}).fit(matrices)
+
+
+def test_several_invalid_parameters_in_one_error(matrices):
+    reg = SingularValueRegressor(dropout=2.0, max_iter=-1)
+    with pytest.raises(ValueError, match="dropout.*max_iter"):
+        reg.fit(matrices)
+
+
+def test_early_stopping_needs_validation_samples():
+    with pytest.raises(ValueError, match="n_samples=3"):
+        SingularValueRegressor(early_stopping=True, **FAST).fit(np.ones((3, 4)))
