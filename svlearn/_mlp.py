@@ -125,7 +125,6 @@ class SpectrumMLP(nn.Module):
         head="subspace",
         n_components=2,
         n_iter=2,
-        n_fixed=None,
     ):
         super().__init__()
         self.matrix_shape = tuple(matrix_shape)
@@ -134,16 +133,21 @@ class SpectrumMLP(nn.Module):
         n_values = min(self.matrix_shape)
         # At least one value is left to the network, so it always has a job.
         self.n_components = min(n_components, n_values - 1) if head == "subspace" else 0
-        self.n_fixed = self.n_components if n_fixed is None else min(n_fixed, self.n_components)
-        n_in = math.prod(self.matrix_shape) + self.n_components
+        n_in = math.prod(self.matrix_shape)
         layers = []
         for width in hidden_layer_sizes:
             layers += [nn.Linear(n_in, width), _ACTIVATIONS[activation]()]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             n_in = width
-        layers.append(nn.Linear(n_in, n_values - self.n_fixed))
+        layers.append(nn.Linear(n_in, n_values - self.n_components))
         self.mlp = nn.Sequential(*layers)
+        # The subspace estimates enter the first layer through their own weights,
+        # which saves concatenating them to the (much wider) flattened input.
+        if self.n_components:
+            self.features = nn.Linear(
+                self.n_components, self.mlp[0].out_features, bias=False
+            )
 
     def forward(self, X):
         if self.head == "raw":
@@ -159,11 +163,13 @@ class SpectrumMLP(nn.Module):
             A = A.mT
         with torch.no_grad():
             top = top_singular_values(A, self.n_components, self.n_iter)
-        logits = self.mlp(torch.cat([X, top], dim=-1))
-        top = top[..., : self.n_fixed]
+        if self.n_components:
+            logits = self.mlp[1:](self.mlp[0](X) + self.features(top))
+        else:
+            logits = self.mlp(X)
         # Leftover energy is exact: the input has unit Frobenius norm.
         rest = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0).sqrt()
         tail = _descending_unit_spectrum(logits) * rest
-        if self.n_fixed:
+        if self.n_components:
             tail = torch.minimum(tail, top[..., -1:])
         return torch.cat([top, tail], dim=-1)

@@ -464,19 +464,29 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 f"X holds {shape3d} matrices but the estimator was fitted on "
                 f"{self.matrix_shape_} matrices."
             )
-        norms = self._matrix_norms(X)
         module = self.net_.module_
         module.train(False)
         device = torch.device(self.device)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
-        chunk = 8192
+        chunk = 4096
         with torch.inference_mode():
             for start in range(0, X.shape[0], chunk):
-                stop = start + chunk
-                block = (X[start:stop] / norms[start:stop, None]).astype(np.float32)
-                pred = module(torch.from_numpy(block).to(device))
-                out[start:stop] = pred.cpu().numpy()
-        out *= norms[:, None]
+                block = torch.from_numpy(X[start : start + chunk]).to(device)
+                block = block.to(torch.float32)
+                if self.head == "raw":
+                    norms = torch.full((len(block), 1), self.scale_, device=device)
+                else:
+                    # float32 norms overflow past ~1e19; redo those in float64.
+                    norms = torch.linalg.vector_norm(block, dim=1, keepdim=True)
+                    if not torch.isfinite(norms).all():
+                        norms = torch.linalg.vector_norm(
+                            torch.from_numpy(X[start : start + chunk]).double(),
+                            dim=1,
+                            keepdim=True,
+                        ).to(device)
+                    norms = torch.where(norms > 0, norms, 1.0)
+                pred = module((block / norms).to(torch.float32))
+                out[start : start + chunk] = (pred.double() * norms.double()).cpu()
         return out.ravel() if self._y_1d else out
 
     def score(self, X, y=None, sample_weight=None):

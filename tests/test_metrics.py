@@ -73,7 +73,9 @@ def test_scorer_without_y_decomposes_what_reaches_the_final_step(matrices):
 
 
 def test_scorers_in_cross_validation_and_search(matrices):
-    scores = cross_val_score(MeanSpectrumRegressor(), matrices, cv=3, scoring=nmse_scorer)
+    scores = cross_val_score(
+        MeanSpectrumRegressor(), matrices, cv=3, scoring=nmse_scorer
+    )
     assert scores.shape == (3,) and np.all(scores < 0)
     search = GridSearchCV(
         MeanSpectrumRegressor(),

@@ -72,7 +72,10 @@ def test_learns_planted_spectrum(planted):
     # learn that shape and scale it by the exact norm.
     X, S = planted
     reg = SingularValueRegressor(
-        head="frobenius", hidden_layer_sizes=(32,), max_iter=30, batch_size=32,
+        head="frobenius",
+        hidden_layer_sizes=(32,),
+        max_iter=30,
+        batch_size=32,
         random_state=0,
     ).fit(X[:300])
     baseline = MeanSpectrumRegressor(scaling="none").fit(X[:300]).predict(X[300:])
@@ -121,8 +124,12 @@ def test_warm_start_continues_training(matrices):
 
 def test_early_stopping_stops_and_restores_best(matrices):
     reg = SingularValueRegressor(
-        hidden_layer_sizes=(16,), max_iter=50, early_stopping=True,
-        n_iter_no_change=2, tol=0.5, random_state=0,
+        hidden_layer_sizes=(16,),
+        max_iter=50,
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=0.5,
+        random_state=0,
     ).fit(matrices)
     assert reg.n_iter_ < 50
     assert len(reg.validation_scores_) == reg.n_iter_

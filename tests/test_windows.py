@@ -12,27 +12,12 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from svlearn import MatrixWindowTransformer, extract_windows, n_windows
 from svlearn._windows import _draw
 
 # Checks that cannot pass for a transformer that changes n_samples; the
 # instance uses 1x1 windows so that the checks' small matrices can be windowed.
-EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in": "Stateless and accepts matrices of any shape, so it "
-    "records no n_features_in_ (like PatchExtractor).",
-    "check_n_features_in_after_fitting": "Stateless and accepts matrices of any "
-    "shape, so transform cannot reject a different number of columns.",
-    "check_transformer_general": "transform returns one row per window, so it "
-    "changes n_samples.",
-    "check_transformer_data_not_an_array": "transform returns one row per "
-    "window, so it changes n_samples.",
-    "check_transformers_unfitted_stateless": "Asserts that transform keeps "
-    "n_samples, which windowing changes.",
-    "check_methods_sample_order_invariance": "Rows of a 2-D X are rows of one "
-    "matrix, so permuting them changes the matrix and its windows.",
-}
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +31,6 @@ def _assert_windows_match(X, windows, origins, window_shape):
     mats = list(X) if isinstance(X, (list, np.ndarray)) and np.ndim(X[0]) == 2 else [X]
     for w, (i, r, c) in zip(windows, origins):
         assert_array_equal(w, np.asarray(mats[i])[r : r + m, c : c + n].ravel())
-
-
-@parametrize_with_checks(
-    [MatrixWindowTransformer(window_shape=(1, 1))],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_extract_windows_known_values():

@@ -1,0 +1,34 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The README's quickstart runs as written, and CI runs the README's command."""
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_quickstart_runs_as_written():
+    code = re.search(r"## Quickstart\n\n```python\n(.*?)```", README, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+
+
+def _command(marker):
+    match = re.search(rf"<!-- {marker} -->\n```\n(.+)\n```", README)
+    assert match, f"README.md has no command after <!-- {marker} -->"
+    return match.group(1)
+
+
+def test_ci_runs_the_readme_test_command():
+    out = subprocess.run(
+        ["awk", "/<!-- test-command -->/ {getline; getline; print; exit}", "README.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == _command("test-command")
+    assert ".ci/run" not in out and "pytest" in out
+    assert "svlearn reproduce" in _command("main-command")
