@@ -67,7 +67,7 @@ def _user_experiments(path, test_size, seed):
     """Experiments from the user's .npy/.npz file (see ``svlearn reproduce -h``)."""
     import zipfile
 
-    from .datasets import cifar10_protocol, load_matrices, spambase_protocol
+    from .datasets import load_matrices, spambase_protocol
 
     path = Path(path)
     if not path.is_file():
@@ -114,8 +114,10 @@ def _user_experiments(path, test_size, seed):
                 f"--test-size {test_size} leaves no training or no test matrix "
                 f"out of the {n} in {str(path)!r}."
             )
-        split = cifar10_protocol(path=path, n_test=n_test)
-        X_train, X_test, shape = split.X_train, split.X_test, split.matrix_shape
+        # The CIFAR-10 protocol on a file: the first n - n_test train.
+        shape = data.shape[1:]
+        X_train, X_test = data[: n - n_test], data[n - n_test :]
+        X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(n_test, -1)
         protocol = (
             f"The first {n - n_test} matrices of {path.name} train, the last "
             f"{n_test} test."
@@ -127,14 +129,26 @@ def _user_experiments(path, test_size, seed):
                 f"{str(path)!r} holds one 2-D matrix, which is windowed; "
                 f"--test-size must then be a fraction in (0, 1), got {test_size}."
             )
+        # As many row blocks as Spambase's 20, each at least a window high.
+        n_blocks = min(20, data.shape[0] // 32)
+        if n_blocks < 2 or data.shape[1] < 32:
+            raise ValueError(
+                f"{str(path)!r} holds one {data.shape[0]} x {data.shape[1]} "
+                "matrix; windowing it into 32 x 32 windows split by row blocks "
+                "needs at least 64 rows and 32 columns."
+            )
         split = spambase_protocol(
-            data, split="row_blocks", test_size=fraction, random_state=seed
+            data,
+            split="row_blocks",
+            test_size=fraction,
+            n_blocks=n_blocks,
+            random_state=seed,
         )
         X_train, X_test, shape = split.X_train, split.X_test, split.matrix_shape
         protocol = (
             f"32 x 32 windows (stride 1) of the {data.shape[0]} x {data.shape[1]} "
             f"matrix in {path.name}, split by contiguous row blocks ({fraction:g} "
-            "of the blocks held out; windows straddling a boundary dropped)."
+            f"of {n_blocks} blocks held out; windows straddling a boundary dropped)."
         )
     return [Experiment(name, f"{path.name}", protocol, X_train, X_test, tuple(shape))]
 

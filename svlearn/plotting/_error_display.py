@@ -9,6 +9,15 @@ from ..metrics import mae_per_matrix, nmse_per_matrix
 from ._base import _as_matrices, _axes_grid, _named, _pyplot
 
 
+def _bin_edges(values, bins):
+    """Shared bin edges; widened around a (nearly) single value, e.g. exact fits."""
+    lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1e-12):
+        pad = 0.05 * max(abs(hi), 1e-12)
+        lo, hi = lo - pad, hi + pad
+    return np.linspace(lo, hi, bins + 1)
+
+
 class ErrorHistogramDisplay:
     """Histograms of per-matrix MAE and NMSE, one colour per model.
 
@@ -83,7 +92,7 @@ class ErrorHistogramDisplay:
                 factor * np.asarray(v, dtype=float)[np.isfinite(v)]
                 for v in values.values()
             ]
-            edges = np.histogram_bin_edges(np.concatenate(finite), bins=bins)
+            edges = _bin_edges(np.concatenate(finite), bins)
             for name, v in zip(values, finite):
                 *_, bars = a.hist(v, bins=edges, alpha=alpha, label=name)
                 self.bars_[name].append(bars)
