@@ -25,13 +25,13 @@ _LAZY = {
     "estimate_rank": "svlearn._rank",
 }
 
-__all__ = sorted([*_LAZY, "metrics", "datasets", "utils", "__version__"])
+__all__ = sorted([*_LAZY, "metrics", "datasets", "plotting", "utils", "__version__"])
 
 
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in ("metrics", "datasets", "utils"):
+    if name in ("metrics", "datasets", "plotting", "utils"):
         return importlib.import_module(f"svlearn.{name}")
     raise AttributeError(f"module 'svlearn' has no attribute {name!r}")
 

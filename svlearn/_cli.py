@@ -167,6 +167,14 @@ def _reproduce(args, parser):
     from ._reproduce import load_experiments, reproduce
 
     try:
+        import matplotlib
+    except ImportError:
+        parser.exit(
+            2,
+            "svlearn reproduce: error: the figures need matplotlib; install it "
+            "with `pip install 'svlearn[plot]'` or `pip install matplotlib`.\n",
+        )
+    try:
         experiments = load_experiments(
             args.dataset,
             data_home=args.data_home,
@@ -179,8 +187,6 @@ def _reproduce(args, parser):
     except (OSError, ValueError) as exc:
         # A missing, unreadable or malformed data file: say so, no traceback.
         parser.exit(2, f"svlearn reproduce: error: {exc}\n")
-
-    import matplotlib
 
     matplotlib.use("Agg")  # files only; never open windows
     command = shlex.join(["svlearn", *args.argv])
