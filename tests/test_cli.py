@@ -211,3 +211,11 @@ def test_python_dash_m_and_entry_point():
     assert out.stdout.strip() == f"svlearn {__version__}"
     pyproject = Path(__file__).parents[1] / "pyproject.toml"
     assert 'svlearn = "svlearn._cli:main"' in pyproject.read_text()
+
+
+def test_clear_error_without_matplotlib(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce"])
+    assert exc.value.code == 2
+    assert "the figures need matplotlib" in capsys.readouterr().err
