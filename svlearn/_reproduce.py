@@ -581,7 +581,7 @@ def reproduce(
     Parameters
     ----------
     experiments : list of Experiment
-        From :func:`svlearn._datasets_cli.load_experiments`.
+        From :func:`load_experiments`.
     out_dir : str or path
         Output folder, created if needed.
     seed : int, default=0
