@@ -79,14 +79,15 @@ def top_singular_values(A, k, n_iter):
         W = A @ V
     if k == 1:
         return W.norm(dim=-2)
-    C = W.mT @ W
     if k == 2:
-        # Eigenvalues of a symmetric 2 x 2 matrix, larger first.
-        half_trace = (C[:, 0, 0] + C[:, 1, 1]) / 2
-        radius = torch.hypot((C[:, 0, 0] - C[:, 1, 1]) / 2, C[:, 0, 1])
+        # Eigenvalues of the symmetric 2 x 2 Gram matrix, larger first.
+        a, b = W[..., 0], W[..., 1]
+        aa, bb, ab = (a * a).sum(-1), (b * b).sum(-1), (a * b).sum(-1)
+        half_trace = (aa + bb) / 2
+        radius = torch.hypot((aa - bb) / 2, ab)
         ritz = torch.stack([half_trace + radius, half_trace - radius], dim=-1)
         return ritz.clamp_min(0).sqrt()
-    ritz = torch.linalg.eigvalsh(C)
+    ritz = torch.linalg.eigvalsh(W.mT @ W)
     return ritz.clamp_min(0).sqrt().flip(-1)
 
 
@@ -155,21 +156,27 @@ class SpectrumMLP(nn.Module):
             if not self.training:
                 out = out.clamp_min(0).sort(dim=-1, descending=True).values
             return out
+        # Scale-equivariant heads: sigma(cA) = |c| sigma(A). The network sees
+        # A / ||A||_F; dividing after the first layer's product instead of
+        # before saves a pass over the wide input.
+        norms = torch.linalg.vector_norm(X, dim=-1, keepdim=True)
+        safe = torch.where(norms > 0, norms, 1.0)
+        first = self.mlp[0]
+        hidden = nn.functional.linear(X, first.weight) / safe + first.bias
         if self.head == "frobenius":
-            return _descending_unit_spectrum(self.mlp(X))
+            return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms
         m, n = self.matrix_shape
         A = X.reshape(-1, m, n)
         if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
             A = A.mT
         with torch.no_grad():
-            top = top_singular_values(A, self.n_components, self.n_iter)
+            top = top_singular_values(A, self.n_components, self.n_iter) / safe
         if self.n_components:
-            logits = self.mlp[1:](self.mlp[0](X) + self.features(top))
-        else:
-            logits = self.mlp(X)
-        # Leftover energy is exact: the input has unit Frobenius norm.
+            hidden = hidden + self.features(top)
+        logits = self.mlp[1:](hidden)
+        # Leftover energy is exact: sum of sigma_i**2 = ||A||_F**2.
         rest = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0).sqrt()
         tail = _descending_unit_spectrum(logits) * rest
         if self.n_components:
             tail = torch.minimum(tail, top[..., -1:])
-        return torch.cat([top, tail], dim=-1)
+        return torch.cat([top, tail], dim=-1) * norms

@@ -466,28 +466,28 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             )
         module = self.net_.module_
         module.train(False)
-        device = torch.device(self.device)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
         chunk = 4096
         with torch.inference_mode():
             for start in range(0, X.shape[0], chunk):
-                block = torch.from_numpy(X[start : start + chunk]).to(device)
-                block = block.to(torch.float32)
+                block = X[start : start + chunk]
                 if self.head == "raw":
-                    norms = torch.full((len(block), 1), self.scale_, device=device)
+                    pred = module(self._to_tensor(block / self.scale_)) * self.scale_
                 else:
-                    # float32 norms overflow past ~1e19; redo those in float64.
-                    norms = torch.linalg.vector_norm(block, dim=1, keepdim=True)
-                    if not torch.isfinite(norms).all():
-                        norms = torch.linalg.vector_norm(
-                            torch.from_numpy(X[start : start + chunk]).double(),
-                            dim=1,
-                            keepdim=True,
-                        ).to(device)
-                    norms = torch.where(norms > 0, norms, 1.0)
-                pred = module((block / norms).to(torch.float32))
-                out[start : start + chunk] = (pred.double() * norms.double()).cpu()
+                    # The module is scale-equivariant and takes raw matrices.
+                    pred = module(self._to_tensor(block))
+                    if not torch.isfinite(pred).all():
+                        # float32 norms overflow past ~1e19: rescale by the rows'
+                        # largest entries in float64 and scale back.
+                        peak = np.abs(block).max(axis=1, keepdims=True)
+                        peak = np.where(peak > 0, peak, 1.0)
+                        pred = module(self._to_tensor(block / peak)).double()
+                        pred *= torch.from_numpy(peak).to(pred.device)
+                out[start : start + chunk] = pred.cpu().numpy()
         return out.ravel() if self._y_1d else out
+
+    def _to_tensor(self, block):
+        return torch.from_numpy(block).to(device=self.device, dtype=torch.float32)
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the predicted singular values; ``y=None`` uses the exact ones.

@@ -253,3 +253,18 @@ def test_several_invalid_parameters_in_one_error(matrices):
 def test_early_stopping_needs_validation_samples():
     with pytest.raises(ValueError, match="n_samples=3"):
         SingularValueRegressor(early_stopping=True, **FAST).fit(np.ones((3, 4)))
+
+
+def test_real_sample_images_beat_the_mean_spectrum():
+    # Train on windows of china.jpg, test on windows of flower.jpg.
+    from svlearn.datasets import load_sample_windows
+
+    data = load_sample_windows(strides=(16, 16))
+    reg = SingularValueRegressor(max_iter=5, random_state=0).fit(data.X_train)
+    truth = singular_values(data.X_test)
+    error = nmse(truth, reg.predict(data.X_test))
+    mean = MeanSpectrumRegressor(scaling="none").fit(data.X_train)
+    baseline = nmse(truth, mean.predict(data.X_test))
+    assert error < baseline / 10, (error, baseline)
+    paper = paper_regressor(max_iter=5, random_state=0).fit(data.X_train)
+    assert nmse(truth, paper.predict(data.X_test)) < baseline
