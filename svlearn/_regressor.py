@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
@@ -27,6 +27,9 @@ _LOSSES = {
 _HEADS = ("raw", "frobenius", "subspace")
 _SCHEDULES = ("constant", "onecycle", "cosine")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Matrices per forward pass in predict: large enough to amortise per-call
+# overhead, small enough to keep intermediates in cache.
+_PREDICT_CHUNK = 4096
 
 
 def _is_int(value, low):
@@ -56,7 +59,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
     matrix_shape : tuple of two ints or None, default=None
         Shape ``(m, n)`` of each matrix. ``None`` means square, inferred from
         ``n_features``; one entry may be ``-1`` and is then inferred.
-    hidden_layer_sizes : tuple of int, default=(128, 128)
+    hidden_layer_sizes : tuple of int, default=(64, 64)
         Width of each hidden layer; ``()`` gives a linear map.
     activation : {"relu", "tanh", "gelu", "logistic"}, default="relu"
         Activation after each hidden layer.
@@ -75,7 +78,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         - "raw": the paper's network: it sees ``A`` (divided by one global
           constant) and outputs the singular values directly; predictions are
           clipped at zero and sorted.
-    n_components : int, default=2
+    n_components : int, default=3
         Number of leading singular values estimated by subspace iteration
         (``head="subspace"`` only).
     n_iter : int, default=2
@@ -163,11 +166,11 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self,
         *,
         matrix_shape=None,
-        hidden_layer_sizes=(128, 128),
+        hidden_layer_sizes=(64, 64),
         activation="relu",
         dropout=0.0,
         head="subspace",
-        n_components=2,
+        n_components=3,
         n_iter=2,
         loss="mse",
         alpha=0.0,
@@ -264,9 +267,15 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("Invalid parameters: " + "; ".join(bad) + ".")
         return tuple(sizes)
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, ensure_all_finite=True):
         X, shape3d = flatten_matrices(X)
-        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=ensure_all_finite,
+        )
         if X.dtype == np.float64 and X.size and np.abs(X).max() > _FLOAT32_MAX:
             raise ValueError(
                 f"X holds values up to {np.abs(X).max():.3g}, beyond float32's "
@@ -458,7 +467,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             fit got a 1-D ``y`` (1 x n or n x 1 matrices) the output is 1-D.
         """
         check_is_fitted(self)
-        X, shape3d = self._validate_X(X, reset=False)
+        # NaN or inf anywhere in a matrix makes its norm, and so its whole
+        # prediction, non-finite: checking the small output instead of the
+        # input saves a pass over X; the input check then names the problem.
+        X, shape3d = self._validate_X(X, reset=False, ensure_all_finite=False)
         if shape3d is not None and shape3d != self.matrix_shape_:
             raise ValueError(
                 f"X holds {shape3d} matrices but the estimator was fitted on "
@@ -467,7 +479,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         module = self.net_.module_
         module.train(False)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
-        chunk = 4096
+        chunk = _PREDICT_CHUNK
         with torch.inference_mode():
             for start in range(0, X.shape[0], chunk):
                 block = X[start : start + chunk]
@@ -484,6 +496,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                         pred = module(self._to_tensor(block / peak)).double()
                         pred *= torch.from_numpy(peak).to(pred.device)
                 out[start : start + chunk] = pred.cpu().numpy()
+        if not np.isfinite(out).all():
+            assert_all_finite(X, input_name="X")
+            raise ValueError("The network returned non-finite values for finite X.")
         return out.ravel() if self._y_1d else out
 
     def _to_tensor(self, block):
