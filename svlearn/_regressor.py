@@ -491,9 +491,11 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                     if not torch.isfinite(pred).all():
                         # float32 norms overflow past ~1e19: rescale by the rows'
                         # largest entries in float64 and scale back.
-                        peak = np.abs(block).max(axis=1, keepdims=True)
-                        peak = np.where(peak > 0, peak, 1.0)
-                        pred = module(self._to_tensor(block / peak)).double()
+                        with np.errstate(invalid="ignore", over="ignore"):
+                            peak = np.abs(block).max(axis=1, keepdims=True)
+                            peak = np.where(peak > 0, peak, 1.0)
+                            scaled = block / peak
+                        pred = module(self._to_tensor(scaled)).double()
                         pred *= torch.from_numpy(peak).to(pred.device)
                 out[start : start + chunk] = pred.cpu().numpy()
         if not np.isfinite(out).all():
