@@ -6,7 +6,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._spectrum import flatten_matrices, resolve_matrix_shape, singular_values
+from ._spectrum import (
+    check_targets,
+    flatten_matrices,
+    matrix_shape_of,
+    singular_values,
+)
 
 _SCALINGS = ("none", "frobenius", "power")
 
@@ -104,25 +109,12 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"n_iter must be an int >= 0, got {self.n_iter!r}.")
         X, shape3d = flatten_matrices(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
-        self.matrix_shape_ = shape3d or resolve_matrix_shape(
-            self.matrix_shape, X.shape[1]
-        )
-        n_values = min(self.matrix_shape_)
+        self.matrix_shape_ = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
         self._y_1d = False
         if y is None:
             y = singular_values(X, matrix_shape=self.matrix_shape_)
         else:
-            _, y = validate_data(
-                self, X, y, reset=False, multi_output=True, y_numeric=True
-            )
-            self._y_1d = y.ndim == 1
-            y = y.reshape(-1, 1) if y.ndim == 1 else y
-            if y.shape[1] != n_values:
-                raise ValueError(
-                    f"y has shape {y.shape}, but {self.matrix_shape_} matrices have "
-                    f"{n_values} singular values: y must have shape (n_samples, "
-                    f"{n_values})."
-                )
+            y, self._y_1d = check_targets(self, X, y, self.matrix_shape_)
         y = np.asarray(y, dtype=np.float64)
         if self.scaling == "none":
             self.spectrum_ = y.mean(axis=0)

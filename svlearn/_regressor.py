@@ -17,7 +17,12 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._mlp import _ACTIVATIONS, SpectrumMLP
-from ._spectrum import flatten_matrices, resolve_matrix_shape, singular_values
+from ._spectrum import (
+    check_targets,
+    flatten_matrices,
+    matrix_shape_of,
+    singular_values,
+)
 
 _LOSSES = {
     "mse": torch.nn.MSELoss,
@@ -310,13 +315,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         sizes = self._check_params()
         warm = self.warm_start and hasattr(self, "net_")
         X, shape3d = self._validate_X(X, reset=not warm)
-        shape = shape3d or resolve_matrix_shape(self.matrix_shape, X.shape[1])
-        if shape3d and self.matrix_shape is not None:
-            if resolve_matrix_shape(self.matrix_shape, X.shape[1]) != shape3d:
-                raise ValueError(
-                    f"matrix_shape={self.matrix_shape!r} disagrees with the 3-D "
-                    f"input's matrices of shape {shape3d}."
-                )
+        shape = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
         if warm and shape != self.matrix_shape_:
             raise ValueError(
                 f"warm_start=True but X holds {shape} matrices while the fitted "
@@ -327,24 +326,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             y = singular_values(X, matrix_shape=shape)
             self._y_1d = False
         else:
-            _, y = validate_data(
-                self,
-                X,
-                y,
-                reset=False,
-                multi_output=True,
-                y_numeric=True,
-                dtype=(np.float64, np.float32),
-            )
-            self._y_1d = y.ndim == 1
-            y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-            if y2.shape[1] != n_values:
-                raise ValueError(
-                    f"y has shape {y.shape}, but {shape[0]} x {shape[1]} matrices "
-                    f"have {n_values} singular values: y must have shape "
-                    f"(n_samples, {n_values})."
-                )
-            y = y2
+            y, self._y_1d = check_targets(self, X, y, shape)
         if self.early_stopping and X.shape[0] * self.validation_fraction < 1:
             raise ValueError(
                 f"early_stopping needs at least one validation matrix: n_samples="

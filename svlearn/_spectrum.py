@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
 
 
 def resolve_matrix_shape(matrix_shape, n_features):
@@ -88,6 +89,56 @@ def flatten_matrices(X):
     return X, None
 
 
+def matrix_shape_of(shape3d, matrix_shape, n_features):
+    """The matrix shape of validated input, from a 3-D stack or ``matrix_shape``.
+
+    ``shape3d`` is the shape a 3-D input carried (see :func:`flatten_matrices`);
+    a given ``matrix_shape`` must then agree with it.
+    """
+    if shape3d is None:
+        return resolve_matrix_shape(matrix_shape, n_features)
+    if matrix_shape is not None and (
+        resolve_matrix_shape(matrix_shape, n_features) != shape3d
+    ):
+        raise ValueError(
+            f"matrix_shape={matrix_shape!r} disagrees with the 3-D input's "
+            f"matrices of shape {shape3d}."
+        )
+    return shape3d
+
+
+def check_matrices(X, matrix_shape=None, dtype=(np.float64, np.float32)):
+    """Validate flat or 3-D ``X``; return it flattened, with the matrix shape."""
+    X, shape3d = flatten_matrices(X)
+    X = check_array(X, dtype=dtype)
+    return X, matrix_shape_of(shape3d, matrix_shape, X.shape[1])
+
+
+def check_targets(estimator, X, y, shape):
+    """Validate given singular values ``y`` of matrices of shape ``shape``.
+
+    Returns ``y`` as 2-D and whether it came 1-D (single-value spectra).
+    """
+    _, y = validate_data(
+        estimator,
+        X,
+        y,
+        reset=False,
+        multi_output=True,
+        y_numeric=True,
+        dtype=(np.float64, np.float32),
+    )
+    n_values = min(shape)
+    y_2d = y.reshape(-1, 1) if y.ndim == 1 else y
+    if y_2d.shape[1] != n_values:
+        raise ValueError(
+            f"y has shape {y.shape}, but {shape[0]} x {shape[1]} matrices have "
+            f"{n_values} singular values: y must have shape (n_samples, "
+            f"{n_values})."
+        )
+    return y_2d, y.ndim == 1
+
+
 def singular_values(X, *, matrix_shape=None, batch_size=4096):
     """Exact singular values of every matrix in ``X``, in descending order.
 
@@ -112,17 +163,7 @@ def singular_values(X, *, matrix_shape=None, batch_size=4096):
     >>> singular_values(np.diag([3.0, 1.0, 2.0]).reshape(1, -1))
     array([[3., 2., 1.]])
     """
-    X, shape3d = flatten_matrices(X)
-    X = check_array(X, dtype=(np.float64, np.float32))
-    if shape3d is not None:
-        if matrix_shape is not None and tuple(matrix_shape) != shape3d:
-            raise ValueError(
-                f"matrix_shape={matrix_shape!r} disagrees with the 3-D input's "
-                f"matrices of shape {shape3d}."
-            )
-        shape = shape3d
-    else:
-        shape = resolve_matrix_shape(matrix_shape, X.shape[1])
+    X, shape = check_matrices(X, matrix_shape)
     out = np.empty((X.shape[0], min(shape)), dtype=np.float64)
     for start in range(0, X.shape[0], batch_size):
         block = X[start : start + batch_size].astype(np.float64, copy=False)

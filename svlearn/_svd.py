@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._spectrum import flatten_matrices, resolve_matrix_shape
+from ._spectrum import check_matrices, flatten_matrices, matrix_shape_of
 
 _METHODS = ("faithful", "aligned", "projection")
 _SAMPLINGS = ("uniform", "norm")
@@ -39,17 +39,7 @@ def _check_k(k, shape, name="k"):
 
 def _as_matrices(X, matrix_shape):
     """Validate flat or 3-D ``X``; return float64 stack (n, m, n) and shape."""
-    X, shape3d = flatten_matrices(X)
-    X = check_array(X, dtype=np.float64)
-    if shape3d is not None:
-        if matrix_shape is not None and tuple(matrix_shape) != shape3d:
-            raise ValueError(
-                f"matrix_shape={matrix_shape!r} disagrees with the 3-D input's "
-                f"matrices of shape {shape3d}."
-            )
-        shape = shape3d
-    else:
-        shape = resolve_matrix_shape(matrix_shape, X.shape[1])
+    X, shape = check_matrices(X, matrix_shape, dtype=np.float64)
     return X.reshape(-1, *shape), shape
 
 
@@ -333,14 +323,10 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X, shape3d = flatten_matrices(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         prefit = self.regressor is not None and _is_fitted(self.regressor)
-        if shape3d is not None:
-            if self.matrix_shape is not None:
-                _as_matrices(X.reshape(-1, *shape3d), self.matrix_shape)
-            shape = shape3d
-        elif self.matrix_shape is None and prefit:
+        if shape3d is None and self.matrix_shape is None and prefit:
             shape = tuple(self.regressor.matrix_shape_)
         else:
-            shape = resolve_matrix_shape(self.matrix_shape, X.shape[1])
+            shape = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
         _check_k(self.k, shape)
         self.matrix_shape_ = tuple(int(d) for d in shape)
 
