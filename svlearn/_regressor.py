@@ -486,6 +486,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         return out.ravel() if self._y_1d else out
 
     def _to_tensor(self, block):
+        if not block.flags.writeable:  # e.g. a read-only memmap; torch warns
+            block = block.astype(np.float32)
         return torch.from_numpy(block).to(device=self.device, dtype=torch.float32)
 
     def score(self, X, y=None, sample_weight=None):
