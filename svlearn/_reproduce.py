@@ -607,6 +607,9 @@ def reproduce(
     report : dict
         What ``report.json`` holds.
     """
+    # Everything the run needs, imported now: a broken install fails here, not
+    # after the training.
+    from . import _baselines, _regressor, _svd, plotting  # noqa: F401
     from ._report import write_report
 
     out_dir = Path(out_dir)
