@@ -159,7 +159,14 @@ def main(argv=None):
     X_test = X_test.reshape(len(X_test), -1)
     if args.throughput_only:
         model = SingularValueRegressor(random_state=0).fit(X_train)
-        run_throughput(model, X_test, args.repeats)
+        result = {
+            "torch_threads": torch.get_num_threads(),
+            "repeats": args.repeats,
+            "throughput": run_throughput(model, X_test, args.repeats),
+        }
+        out = Path(args.out).with_name("bench_throughput.json")
+        out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {out}")
         return
     accuracy, fitted = run_accuracy("CIFAR-10 gray", X_train, X_test, args)
     throughput = run_throughput(fitted["svlearn default"], X_test, args.repeats)
