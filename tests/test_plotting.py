@@ -134,7 +134,7 @@ def test_error_histogram_display(data):
         assert sum(b.get_height() for b in mae_bars) == len(S)
         assert sum(b.get_height() for b in nmse_bars) == len(S)
         assert len(mae_bars) == 7
-    assert disp.ax_[1].get_xlabel() == "NMSE per matrix (%)"
+    assert disp.ax_[1].get_xlabel().startswith("NMSE per matrix (%)")
     assert [t.get_text() for t in disp.ax_[0].get_legend().get_texts()] == list(preds)
 
 
@@ -194,3 +194,20 @@ def test_reconstruction_display_from_reconstructions(data):
         ReconstructionDisplay.from_reconstructions(X, {})
     with pytest.raises(ValueError, match="not a perfect square"):
         ReconstructionDisplay.from_reconstructions(X[:, :30], {"a": X[:, :30]})
+
+
+def test_error_histogram_clips_outliers_into_last_bin(data):
+    X, S = data
+    y = 0.9 * S
+    y[0] = 10 * S[0]  # one huge error
+    disp = ErrorHistogramDisplay.from_predictions(S, y, bins=10, clip_quantile=0.9)
+    mae_bars, _ = disp.bars_["predicted"]
+    heights = [b.get_height() for b in mae_bars]
+    assert sum(heights) == len(S) and heights[-1] >= 1
+    top = np.quantile(mae_per_matrix(S, y), 0.9)
+    assert mae_bars[-1].get_x() + mae_bars[-1].get_width() == pytest.approx(top)
+    assert "last bin: all above" in disp.ax_[0].get_xlabel()
+    full = ErrorHistogramDisplay.from_predictions(S, y, clip_quantile=None)
+    assert full.ax_[0].get_xlabel() == "MAE per matrix"
+    with pytest.raises(ValueError, match="clip_quantile must be in"):
+        ErrorHistogramDisplay.from_predictions(S, y, clip_quantile=1.5)

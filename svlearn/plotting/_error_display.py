@@ -62,7 +62,7 @@ class ErrorHistogramDisplay:
         self.nmse = nmse
         self.mae = mae
 
-    def plot(self, *, ax=None, bins=40, alpha=0.6):
+    def plot(self, *, ax=None, bins=40, alpha=0.6, clip_quantile=0.99):
         """Draw the two histograms.
 
         Parameters
@@ -73,6 +73,11 @@ class ErrorHistogramDisplay:
             Number of bins, shared by all models in a panel.
         alpha : float, default=0.6
             Opacity of the bars, so that overlapping models stay visible.
+        clip_quantile : float or None, default=0.99
+            The bins span the errors up to this quantile (over all models);
+            larger errors are counted in the last bin, and the axis label
+            says so. A few outliers then do not squash the histogram into one
+            bin. ``None`` spans all errors.
 
         Returns
         -------
@@ -87,12 +92,23 @@ class ErrorHistogramDisplay:
             (axes[1], self.nmse, 100.0, "NMSE per matrix (%)"),
         ]
         self.bars_ = {name: [] for name in self.mae}
+        if clip_quantile is not None and not 0 < clip_quantile <= 1:
+            raise ValueError(
+                f"clip_quantile must be in (0, 1] or None; got {clip_quantile!r}."
+            )
         for a, values, factor, label in panels:
             finite = [
                 factor * np.asarray(v, dtype=float)[np.isfinite(v)]
                 for v in values.values()
             ]
-            edges = _bin_edges(np.concatenate(finite), bins)
+            pooled = np.concatenate(finite)
+            if clip_quantile is not None and clip_quantile < 1 and pooled.size:
+                top = np.quantile(pooled, clip_quantile)
+                if top < pooled.max():
+                    finite = [np.minimum(v, top) for v in finite]
+                    label += f"; last bin: all above {top:.3g}"
+                    pooled = np.minimum(pooled, top)
+            edges = _bin_edges(pooled, bins)
             for name, v in zip(values, finite):
                 *_, bars = a.hist(v, bins=edges, alpha=alpha, label=name)
                 self.bars_[name].append(bars)
@@ -103,7 +119,9 @@ class ErrorHistogramDisplay:
         return self
 
     @classmethod
-    def from_predictions(cls, y_true, y_pred, *, name="predicted", ax=None, bins=40):
+    def from_predictions(
+        cls, y_true, y_pred, *, name="predicted", ax=None, bins=40, clip_quantile=0.99
+    ):
         """Plot error histograms from true and predicted singular values.
 
         Parameters
@@ -114,7 +132,7 @@ class ErrorHistogramDisplay:
             Predicted singular values, or a dict mapping model names to them.
         name : str, default="predicted"
             Legend label of ``y_pred`` when it is an array.
-        ax, bins
+        ax, bins, clip_quantile
             See :meth:`plot`.
 
         Returns
@@ -126,10 +144,12 @@ class ErrorHistogramDisplay:
             nmse={k: nmse_per_matrix(y_true, y) for k, y in preds.items()},
             mae={k: mae_per_matrix(y_true, y) for k, y in preds.items()},
         )
-        return disp.plot(ax=ax, bins=bins)
+        return disp.plot(ax=ax, bins=bins, clip_quantile=clip_quantile)
 
     @classmethod
-    def from_estimator(cls, estimator, X, y=None, *, name=None, ax=None, bins=40):
+    def from_estimator(
+        cls, estimator, X, y=None, *, name=None, ax=None, bins=40, clip_quantile=0.99
+    ):
         """Plot error histograms of a fitted estimator on matrices ``X``.
 
         Parameters
@@ -142,7 +162,7 @@ class ErrorHistogramDisplay:
             Exact singular values; ``None`` computes them from ``X``.
         name : str, default=None
             Legend label; ``None`` uses the estimator's class name.
-        ax, bins
+        ax, bins, clip_quantile
             See :meth:`plot`.
 
         Returns
@@ -158,4 +178,5 @@ class ErrorHistogramDisplay:
             name=name or type(estimator).__name__,
             ax=ax,
             bins=bins,
+            clip_quantile=clip_quantile,
         )
