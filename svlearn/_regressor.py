@@ -432,6 +432,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             iterator_train__generator=torch.Generator().manual_seed(seed),
             device=self.device,
             verbose=self.verbose,
+            # Normalised spectra give losses around 1e-5: show significant digits.
+            callbacks__print_log__floatfmt=".4g",
         )
 
     def predict(self, X):
