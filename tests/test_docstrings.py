@@ -33,9 +33,12 @@ def _documented(doc):
     if not section:
         return set()
     names = set()
-    for line in section.group(1).splitlines():
-        match = re.match(r"\s*(\*{0,2}[\w, ]+?)\s*:", line)
-        if match and line.startswith(" " * (len(line) - len(line.lstrip()))):
+    lines = [line for line in section.group(1).splitlines() if line.strip()]
+    indent = min(len(line) - len(line.lstrip()) for line in lines)
+    for line in lines:
+        # Parameter lines sit at the section's indentation; descriptions deeper.
+        match = re.match(r"(\*{0,2}[\w, ]+?)\s*:", line[indent:])
+        if match and len(line) - len(line.lstrip()) == indent:
             names.update(n.strip() for n in match.group(1).split(","))
     return names
 
