@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The torch module behind :class:`~svlearn.SingularValueRegressor`."""
 
+import functools
 import math
 
 import torch
@@ -26,16 +27,20 @@ def _descending_unit_spectrum(logits):
     return spectrum / spectrum.norm(dim=-1, keepdim=True).clamp_min(1e-30)
 
 
+@functools.lru_cache(maxsize=32)
 def _start_vectors(n, k, dtype, device):
     """Orthonormal DCT-II vectors: a deterministic, smooth starting subspace.
 
     The first is the constant vector, which is close to the top right singular
-    vector of any matrix with non-negative entries (Perron-Frobenius).
+    vector of any matrix with non-negative entries (Perron-Frobenius). Cached,
+    as building them costs more than using them on a small batch; made outside
+    inference mode so that training may use them too. Never modified in place.
     """
-    i = torch.arange(n, dtype=torch.float64, device=device)
-    cols = [torch.cos(math.pi * j * (i + 0.5) / n) for j in range(k)]
-    V = torch.stack(cols, dim=-1)
-    return (V / V.norm(dim=0, keepdim=True)).to(dtype)
+    with torch.inference_mode(False):
+        i = torch.arange(n, dtype=torch.float64, device=device)
+        cols = [torch.cos(math.pi * j * (i + 0.5) / n) for j in range(k)]
+        V = torch.stack(cols, dim=-1)
+        return (V / V.norm(dim=0, keepdim=True)).to(dtype)
 
 
 def _orthonormalize(V):
@@ -102,7 +107,8 @@ def _small_eigvalsh(C):
     if k == 3:
         q = C.diagonal(dim1=-2, dim2=-1).sum(-1) / 3
         off = C[:, 0, 1] ** 2 + C[:, 0, 2] ** 2 + C[:, 1, 2] ** 2
-        shifted = C - q[:, None, None] * torch.eye(3, dtype=C.dtype, device=C.device)
+        shifted = C.clone()
+        shifted.diagonal(dim1=-2, dim2=-1).sub_(q[:, None])
         p = torch.sqrt(
             ((shifted.diagonal(dim1=-2, dim2=-1) ** 2).sum(-1) + 2 * off) / 6
         )
