@@ -143,7 +143,9 @@ def test_verbose_prints_epoch_log(matrices, capsys):
     out = capsys.readouterr().out
     assert "train_loss" in out and "epoch" in out
     SingularValueRegressor(**FAST).fit(matrices)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
+    SingularValueRegressor(verbose=2, **FAST).fit(matrices)
+    assert "it/s" in capsys.readouterr().err  # skorch's tqdm progress bar
 
 
 def test_paper_regressor_is_the_papers_network(matrices):
