@@ -153,15 +153,18 @@ class SpectrumMLP(nn.Module):
         Subspace iteration settings of the "subspace" head.
     """
 
+    # No defaults: SingularValueRegressor passes every setting, and its
+    # constructor is the one place where the defaults live.
     def __init__(
         self,
-        matrix_shape=(32, 32),
-        hidden_layer_sizes=(64, 64),
-        activation="relu",
-        dropout=0.0,
-        head="subspace",
-        n_components=3,
-        n_iter=2,
+        *,
+        matrix_shape,
+        hidden_layer_sizes,
+        activation,
+        dropout,
+        head,
+        n_components,
+        n_iter,
     ):
         super().__init__()
         self.matrix_shape = tuple(matrix_shape)
