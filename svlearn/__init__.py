@@ -16,7 +16,7 @@ _LAZY = {
     "SingularValueRegressor": "svlearn._regressor",
     "paper_regressor": "svlearn._regressor",
     "MeanSpectrumRegressor": "svlearn._baselines",
-    "singular_values": "svlearn._spectrum",
+    "singular_values": "svlearn._linalg",
     "MatrixWindowTransformer": "svlearn._windows",
     "extract_windows": "svlearn._windows",
     "n_windows": "svlearn._windows",

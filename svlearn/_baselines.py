@@ -6,11 +6,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._spectrum import (
+from ._linalg import singular_values
+from ._validation import (
     check_targets,
     flatten_matrices,
     matrix_shape_of,
-    singular_values,
 )
 
 _SCALINGS = ("none", "frobenius", "power")

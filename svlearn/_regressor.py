@@ -16,12 +16,12 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
+from ._linalg import singular_values
 from ._mlp import _ACTIVATIONS, SpectrumMLP
-from ._spectrum import (
+from ._validation import (
     check_targets,
     flatten_matrices,
     matrix_shape_of,
-    singular_values,
 )
 
 _LOSSES = {

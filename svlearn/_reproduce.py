@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._spectrum import singular_values
+from ._linalg import singular_values
 
 # Table I of the paper (mean +- std over the test matrices; NMSE as a fraction).
 PAPER_TABLE_I = {

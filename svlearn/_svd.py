@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._spectrum import check_matrices, flatten_matrices, matrix_shape_of
+from ._validation import check_matrices, flatten_matrices, matrix_shape_of
 
 _METHODS = ("faithful", "aligned", "projection")
 _SAMPLINGS = ("uniform", "norm")

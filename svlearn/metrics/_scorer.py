@@ -4,7 +4,7 @@
 
 from sklearn.pipeline import Pipeline
 
-from .._spectrum import singular_values
+from .._linalg import singular_values
 from ._regression import mae, nmse
 
 

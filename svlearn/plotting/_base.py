@@ -5,7 +5,7 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._spectrum import flatten_matrices, resolve_matrix_shape
+from .._validation import flatten_matrices, resolve_matrix_shape
 
 
 def _pyplot(caller):

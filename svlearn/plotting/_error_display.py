@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from .._spectrum import singular_values
+from .._linalg import singular_values
 from ..metrics import mae_per_matrix, nmse_per_matrix
 from ._base import _as_matrices, _axes_grid, _named, _pyplot
 

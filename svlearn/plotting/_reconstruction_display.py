@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from .._spectrum import singular_values
+from .._linalg import singular_values
 from ._base import _as_matrices, _axes_grid, _named, _pyplot, _sample_indices
 
 

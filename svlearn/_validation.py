@@ -1,6 +1,6 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Matrix shapes of flattened inputs and their exact singular values."""
+"""Input handling: matrix shapes of flattened or stacked input, and targets."""
 
 import math
 import numbers
@@ -28,7 +28,7 @@ def resolve_matrix_shape(matrix_shape, n_features):
 
     Examples
     --------
-    >>> from svlearn._spectrum import resolve_matrix_shape
+    >>> from svlearn._validation import resolve_matrix_shape
     >>> resolve_matrix_shape(None, 1024)
     (32, 32)
     >>> resolve_matrix_shape((1, -1), 10)
@@ -137,37 +137,3 @@ def check_targets(estimator, X, y, shape):
             f"{n_values})."
         )
     return y_2d, y.ndim == 1
-
-
-def singular_values(X, *, matrix_shape=None, batch_size=4096):
-    """Exact singular values of every matrix in ``X``, in descending order.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
-        Matrices, flattened in row-major order, or stacked.
-    matrix_shape : tuple of two ints or None, default=None
-        Shape ``(m, n)`` of each matrix for flattened ``X``; ``None`` means
-        square. Ignored for a 3-D ``X``, except that it must agree.
-    batch_size : int, default=4096
-        Matrices decomposed per LAPACK call, to bound the float64 copy.
-
-    Returns
-    -------
-    S : ndarray of shape (n_samples, min(m, n)), dtype float64
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from svlearn import singular_values
-    >>> singular_values(np.diag([3.0, 1.0, 2.0]).reshape(1, -1))
-    array([[3., 2., 1.]])
-    """
-    X, shape = check_matrices(X, matrix_shape)
-    out = np.empty((X.shape[0], min(shape)), dtype=np.float64)
-    for start in range(0, X.shape[0], batch_size):
-        block = X[start : start + batch_size].astype(np.float64, copy=False)
-        out[start : start + batch_size] = np.linalg.svd(
-            block.reshape(-1, *shape), compute_uv=False
-        )
-    return out
