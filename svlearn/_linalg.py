@@ -70,7 +70,12 @@ def _start_vectors(n, k, dtype, device):
 
 
 def _orthonormalize(V):
-    """Gram-Schmidt on the few columns of a batch of bases; cheaper than QR."""
+    """Gram-Schmidt on the few columns of a batch of bases; cheaper than QR.
+
+    The columns come in of order one (see :func:`top_singular_values`), so the
+    floor on squared norms is relative to the matrix's energy: it only stops a
+    division by zero for directions that hold no energy at all.
+    """
     import torch
 
     cols = []
@@ -83,42 +88,162 @@ def _orthonormalize(V):
     return torch.stack(cols, dim=-1)
 
 
-def top_singular_values(A, k, n_iter):
+def top_singular_values(A, k, n_iter, *, inv_scale=None, return_start=False):
     """Estimate the top ``k`` singular values of a batch by subspace iteration.
 
     ``n_iter`` steps of ``V <- orth(A^T A V)`` from a fixed DCT subspace, then
     Rayleigh-Ritz on the ``k``-dimensional subspace. Each step costs ``2 k``
     matrix-vector products per matrix; the only decomposition is of a ``k x k``
-    Gram matrix (in closed form for ``k <= 2``). The estimates are lower bounds
+    Gram matrix (in closed form for ``k <= 3``). The estimates are lower bounds
     that converge to the exact values.
 
     Parameters
     ----------
     A : Tensor of shape (batch, m, n)
+        The matrices; iterating is cheapest with ``m >= n``.
     k : int
+        Number of leading values, ``0 <= k <= n``.
     n_iter : int
+        Subspace iteration steps; 0 gives the Ritz values of the start
+        subspace.
+    inv_scale : Tensor of shape (batch,) or None, default=None
+        Reciprocal per-matrix scales, typically ``1 / ||A||_F`` (0 for a zero
+        matrix). The iteration then runs on ``A * inv_scale`` without forming
+        it: every intermediate is of order one whatever the scale of ``A``, so
+        float32 neither overflows nor underflows, and the returned values are
+        those of the scaled matrices.
+    return_start : bool, default=False
+        Also return the first product ``A V0`` (scaled), whose first column
+        holds the row sums of each matrix divided by ``sqrt(n)``.
 
     Returns
     -------
-    Tensor of shape (batch, k), descending.
+    values : Tensor of shape (batch, k)
+        Descending estimates, in ``A``'s dtype.
+    start : Tensor of shape (batch, m, k)
+        Only with ``return_start=True``.
     """
 
     b, m, n = A.shape
-    if k == 0:
-        return A.new_zeros(b, 0)
-    V0 = _start_vectors(n, k, A.dtype, A.device)
+    scale = 1.0 if inv_scale is None else inv_scale.reshape(b, 1, 1)
+    V0 = _start_vectors(n, max(k, 1), A.dtype, A.device)
     # The start subspace is shared, so the first product is one large GEMM.
-    W = (A.reshape(b * m, n) @ V0).reshape(b, m, k)
-    for _ in range(n_iter):
-        V = _orthonormalize(A.mT @ W)
-        W = A @ V
-    if k == 1:
-        return W.norm(dim=-2)
-    # Ritz values: eigenvalues of the small Gram matrix, in float64 so that
-    # the smaller ones keep their digits next to the largest.
-    W = W.double()
-    C = W.mT @ W
-    return _small_eigvalsh(C).clamp_min(0).sqrt().to(A.dtype)
+    start = (A.reshape(b * m, n) @ V0).reshape(b, m, -1) * scale
+    W = start[..., :k]
+    for _ in range(n_iter if k else 0):
+        V = _orthonormalize((A.mT @ W) * scale)
+        W = (A @ V) * scale
+    if k == 0:
+        values = A.new_zeros(b, 0)
+    elif k == 1:
+        values = W.norm(dim=-2)
+    else:
+        # Ritz values: eigenvalues of the small Gram matrix, in float64 so that
+        # the smaller ones keep their digits next to the largest.
+        W = W.double()
+        C = W.mT @ W
+        values = _small_eigvalsh(C).clamp_min(0).sqrt().to(A.dtype)
+    return (values, start) if return_start else values
+
+
+def subspace_singular_values(X, matrix_shape, k, n_iter):
+    """Leading singular values of flattened matrices by subspace iteration.
+
+    The numpy face of :func:`top_singular_values`, in float64, for the
+    zero-learning baselines. Each matrix is normalised by its Frobenius norm
+    while iterating, so any finite scale works.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, m * n)
+        Flattened matrices.
+    matrix_shape : tuple of two ints
+        ``(m, n)``.
+    k : int
+        Number of leading values, ``1 <= k <= min(m, n)``.
+    n_iter : int
+        Subspace iteration steps.
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples, k)
+        Descending lower bounds of the ``k`` largest singular values.
+    fro : ndarray of shape (n_samples,)
+        Frobenius norms of the matrices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._linalg import subspace_singular_values
+    >>> X = np.diag([3.0, 1.0, 2.0]).reshape(1, -1)
+    >>> values, fro = subspace_singular_values(X, (3, 3), k=2, n_iter=20)
+    >>> values.round(6), fro.round(6)
+    (array([[3., 2.]]), array([3.741657]))
+    """
+    import torch
+
+    scaled, exponents = power_of_two_scaled(X)
+    norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    A = torch.from_numpy(scaled.reshape(-1, *matrix_shape))
+    if matrix_shape[0] < matrix_shape[1]:
+        A = A.mT
+    inv = torch.from_numpy(np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0))
+    values = top_singular_values(A, k, n_iter, inv_scale=inv).numpy()
+    fro = np.ldexp(norms, exponents)
+    return values * fro[:, None], fro
+
+
+def power_of_two_scaled(X):
+    """Rows of ``X`` scaled exactly by powers of two to peaks in [0.5, 1).
+
+    Squares of the scaled values can neither overflow nor vanish, so norms
+    and products computed from them keep their digits at any input scale.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Finite values.
+
+    Returns
+    -------
+    scaled : ndarray of shape (n_rows, n_features), float64
+    exponents : ndarray of shape (n_rows,) of int
+        ``X == np.ldexp(scaled, exponents[:, None])``; 0 for all-zero rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._linalg import power_of_two_scaled
+    >>> power_of_two_scaled(np.array([[1e300, -3e300], [0.0, 0.0]]))[1]
+    array([999,   0], dtype=int32)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    peak = np.abs(X).max(axis=1) if X.shape[1] else np.zeros(len(X))
+    exponents = np.frexp(peak)[1]
+    return np.ldexp(X, -exponents[:, None]), exponents
+
+
+def frobenius_norms(X):
+    """Frobenius norms of flattened matrices, without overflow or underflow.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, m * n)
+        Finite values.
+
+    Returns
+    -------
+    norms : ndarray of shape (n_samples,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._linalg import frobenius_norms
+    >>> frobenius_norms(np.array([[3e200, 4e200], [3e-200, 4e-200]]))
+    array([5.e+200, 5.e-200])
+    """
+    scaled, exponents = power_of_two_scaled(X)
+    return np.ldexp(np.sqrt(np.einsum("ij,ij->i", scaled, scaled)), exponents)
 
 
 def _small_eigvalsh(C):

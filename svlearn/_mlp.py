@@ -90,33 +90,64 @@ class SpectrumMLP(nn.Module):
                 self.n_components, self.mlp[0].out_features, bias=False
             )
 
-    def forward(self, X):
+    def forward(self, X, sq_norms=None):
+        """Spectra of a batch of flattened matrices.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, m * n)
+        sq_norms : Tensor of shape (batch, 1) or None, default=None
+            Squared Frobenius norms of the rows of ``X``, if the caller has
+            them already (predict checks them for range); else computed here.
+        """
         if self.head == "raw":
             out = self.mlp(X)
             if not self.training:
                 out = out.clamp_min(0).sort(dim=-1, descending=True).values
             return out
         # Scale-equivariant heads: sigma(cA) = |c| sigma(A). The network sees
-        # A / ||A||_F; dividing after the first layer's product instead of
-        # before saves a pass over the wide input.
-        norms = torch.linalg.vector_norm(X, dim=-1, keepdim=True)
-        safe = torch.where(norms > 0, norms, 1.0)
+        # s A / ||A||_F with a canonical sign s, so sigma(-A) = sigma(A) holds
+        # exactly; dividing after the first layer's product instead of before
+        # saves a pass over the wide input.
+        if sq_norms is None:
+            sq_norms = (X * X).sum(-1, keepdim=True)
+        norms = sq_norms.sqrt()
+        inv = torch.where(sq_norms > 0, sq_norms.rsqrt(), 0.0)
         first = self.mlp[0]
-        hidden = nn.functional.linear(X, first.weight) / safe + first.bias
         if self.head == "frobenius":
+            sign = torch.where(X.sum(-1, keepdim=True) >= 0, inv, -inv)
+            hidden = nn.functional.linear(X, first.weight) * sign + first.bias
             return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms
         m, n = self.matrix_shape
         A = X.reshape(-1, m, n)
         if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
             A = A.mT
         with torch.no_grad():
-            top = top_singular_values(A, self.n_components, self.n_iter) / safe
+            top, start = top_singular_values(
+                A, self.n_components, self.n_iter, inv_scale=inv, return_start=True
+            )
+        # The start block's first column is A times the constant vector: its
+        # sum has the sign of the sum of A's entries, at no extra cost.
+        sign = torch.where(start[..., 0].sum(-1, keepdim=True) >= 0, inv, -inv)
+        hidden = nn.functional.linear(X, first.weight) * sign + first.bias
         if self.n_components:
             hidden = hidden + self.features(top)
-        logits = self.mlp[1:](hidden)
-        # Leftover energy is exact: sum of sigma_i**2 = ||A||_F**2.
-        rest = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0).sqrt()
-        tail = _descending_unit_spectrum(logits) * rest
-        if self.n_components:
-            tail = torch.minimum(tail, top[..., -1:])
-        return torch.cat([top, tail], dim=-1) * norms
+        shape = _descending_unit_spectrum(self.mlp[1:](hidden))
+        return _join_spectrum(top, shape) * norms
+
+
+def _join_spectrum(top, shape):
+    """Unit-energy spectrum from leading values and a unit-norm tail shape.
+
+    The tail is ``shape`` scaled to the leftover energy ``1 - sum(top**2)``,
+    but never above the last leading value; energy the tail cannot take goes
+    to the largest value (the Ritz values are lower bounds). So the output is
+    non-negative, descending and has unit energy, all by construction.
+    """
+    rest_sq = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0)
+    if top.shape[-1] == 0:
+        return shape * rest_sq.sqrt()
+    cap = top[..., -1:] / shape[..., :1].clamp_min(1e-30)
+    scale = torch.minimum(rest_sq.sqrt(), cap)
+    first = (top[..., :1] ** 2 + (rest_sq - scale**2).clamp_min(0)).sqrt()
+    return torch.cat([first, top[..., 1:], shape * scale], dim=-1)

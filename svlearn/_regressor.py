@@ -3,22 +3,24 @@
 """SingularValueRegressor: a scikit-learn regressor that learns singular values."""
 
 import math
-import numbers
 import time
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
-from ._linalg import singular_values
+from ._linalg import frobenius_norms, singular_values
 from ._mlp import _ACTIVATIONS, SpectrumMLP
 from ._validation import (
+    IntegerInterval,
     check_targets,
     flatten_matrices,
     matrix_shape_of,
@@ -29,24 +31,14 @@ _LOSSES = {
     "l1": torch.nn.L1Loss,
     "huber": torch.nn.SmoothL1Loss,
 }
-_HEADS = ("raw", "frobenius", "subspace")
-_SCHEDULES = ("constant", "onecycle", "cosine")
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Matrices per forward pass in predict: large enough to amortise per-call
-# overhead, small enough to keep intermediates in cache.
+# overhead, small enough to keep intermediates in cache and to bound the
+# memory that predict adds to its input (memmaps stream through it).
 _PREDICT_CHUNK = 4096
-
-
-def _is_int(value, low):
-    return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and value >= low
-    )
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+# Frobenius norms (float32) inside which the fast path is exact to rounding:
+# squares neither overflow nor lose digits to subnormals. Matrices outside are
+# rescaled by a power of two (exact) in float64 first.
+_SAFE_NORMS = (2.0**-50, 2.0**50)
 
 
 class SingularValueRegressor(RegressorMixin, BaseEstimator):
@@ -167,6 +159,34 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
     (3, 4)
     """
 
+    _parameter_constraints = {
+        # Its contents are checked against the data in fit (bespoke messages
+        # that name the data's shape).
+        "matrix_shape": [tuple, list, None],
+        "hidden_layer_sizes": ["array-like", IntegerInterval(1, None)],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "head": [StrOptions({"subspace", "frobenius", "raw"})],
+        "n_components": [IntegerInterval(1, None)],
+        "n_iter": [IntegerInterval(0, None)],
+        "loss": [StrOptions(set(_LOSSES))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [IntegerInterval(1, None)],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"onecycle", "constant", "cosine"})],
+        "max_iter": [IntegerInterval(1, None)],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [IntegerInterval(1, None)],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        # Which strings torch parses is checked in fit (sklearn's constraint
+        # types cannot express it).
+        "device": [str, torch.device],
+        "verbose": [IntegerInterval(0, None)],
+        "warm_start": ["boolean"],
+    }
+
     def __init__(
         self,
         *,
@@ -214,151 +234,102 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def _check_params(self):
-        """Raise one ValueError that lists every invalid hyper-parameter."""
-        bad = []
+    def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a tuple of positive ints (an int is one layer)."""
         sizes = self.hidden_layer_sizes
-        if _is_int(sizes, 1):
+        if isinstance(sizes, Integral) and not isinstance(sizes, bool):
             sizes = (sizes,)
-        if not isinstance(sizes, (tuple, list)) or not all(
-            _is_int(s, 1) for s in sizes
+        # Kept bespoke, as MLPRegressor does: the constraints can say
+        # "array-like" but not "of positive ints".
+        if not all(
+            isinstance(size, Integral) and not isinstance(size, bool) and size > 0
+            for size in sizes
         ):
-            bad.append(
-                "hidden_layer_sizes must be a tuple of positive ints, got "
-                f"{self.hidden_layer_sizes!r}"
+            raise ValueError(
+                "hidden_layer_sizes must hold positive ints, got "
+                f"{self.hidden_layer_sizes!r}."
             )
-        choices = {
-            "activation": (self.activation, tuple(_ACTIVATIONS)),
-            "head": (self.head, _HEADS),
-            "loss": (self.loss, tuple(_LOSSES)),
-            "learning_rate": (self.learning_rate, _SCHEDULES),
-        }
-        for name, (value, allowed) in choices.items():
-            if value not in allowed:
-                bad.append(f"{name} must be one of {allowed}, got {value!r}")
-        if not (_is_real(self.dropout) and 0 <= self.dropout < 1):
-            bad.append(f"dropout must be in [0, 1), got {self.dropout!r}")
-        ints = {
-            "n_components": (self.n_components, 1),
-            "n_iter": (self.n_iter, 0),
-            "batch_size": (self.batch_size, 1),
-            "max_iter": (self.max_iter, 1),
-            "n_iter_no_change": (self.n_iter_no_change, 1),
-            "verbose": (self.verbose, 0),
-        }
-        for name, (value, low) in ints.items():
-            if not _is_int(value, low):
-                bad.append(f"{name} must be an int >= {low}, got {value!r}")
-        if not (_is_real(self.learning_rate_init) and self.learning_rate_init > 0):
-            bad.append(
-                f"learning_rate_init must be > 0, got {self.learning_rate_init!r}"
-            )
-        for name in ("alpha", "tol"):
-            value = getattr(self, name)
-            if not (_is_real(value) and value >= 0):
-                bad.append(f"{name} must be >= 0, got {value!r}")
-        vf = self.validation_fraction
-        if not (_is_real(vf) and 0 < vf < 1):
-            bad.append(f"validation_fraction must be in (0, 1), got {vf!r}")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            bad.append(f"early_stopping must be a bool, got {self.early_stopping!r}")
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            bad.append(f"warm_start must be a bool, got {self.warm_start!r}")
-        try:
-            torch.device(self.device)
-        except (RuntimeError, TypeError):
-            bad.append(f"device must name a torch device, got {self.device!r}")
-        if bad:
-            raise ValueError("Invalid parameters: " + "; ".join(bad) + ".")
-        return tuple(sizes)
+        return tuple(int(size) for size in sizes)
 
-    def _validate_X(self, X, reset, ensure_all_finite=True):
+    def _validate_X(self, X, reset):
+        """Flatten and validate ``X``; finiteness is checked on the output.
+
+        NaN or inf anywhere in a matrix makes its norm, and so its prediction,
+        non-finite: predict checks the small output (and then names the
+        problem) instead of adding a full pass over a possibly huge input.
+        """
         X, shape3d = flatten_matrices(X)
         X = validate_data(
             self,
             X,
             reset=reset,
             dtype=(np.float64, np.float32),
-            ensure_all_finite=ensure_all_finite,
+            ensure_all_finite=reset,
         )
-        if X.dtype == np.float64 and X.size and np.abs(X).max() > _FLOAT32_MAX:
-            raise ValueError(
-                f"X holds values up to {np.abs(X).max():.3g}, beyond float32's "
-                f"range ({_FLOAT32_MAX:.3g}) in which the network computes; "
-                "rescale X (singular values scale linearly)."
-            )
         return X, shape3d
 
-    def _matrix_norms(self, X):
-        """Per-matrix input scale: Frobenius norms, or the global ``scale_``."""
-        if self.head == "raw":
-            return np.full(X.shape[0], self.scale_)
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-        return np.where(norms > 0, norms, 1.0)
-
-    def fit(self, X, y=None):
-        """Train the network on matrices ``X`` and their singular values ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
-            Training matrices.
-        y : array-like of shape (n_samples, min(m, n)) or None, default=None
-            Their singular values in descending order. ``None`` computes them
-            exactly (self-supervised training).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        sizes = self._check_params()
-        warm = self.warm_start and hasattr(self, "net_")
+    def _prepare(self, X, y, warm):
+        """Validate a fit's data; set the shape attributes; return scaled data."""
         X, shape3d = self._validate_X(X, reset=not warm)
         shape = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
         if warm and shape != self.matrix_shape_:
             raise ValueError(
-                f"warm_start=True but X holds {shape} matrices while the fitted "
-                f"network takes {self.matrix_shape_}."
+                f"X holds {shape} matrices while the fitted network takes "
+                f"{self.matrix_shape_} matrices (warm_start or partial_fit)."
             )
-        n_values = min(shape)
         if y is None:
             y = singular_values(X, matrix_shape=shape)
-            self._y_1d = False
+            y_1d = False
         else:
-            y, self._y_1d = check_targets(self, X, y, shape)
-        if self.early_stopping and X.shape[0] * self.validation_fraction < 1:
+            y, y_1d = check_targets(self, X, y, shape)
+        if warm and y_1d != self._y_1d:
             raise ValueError(
-                f"early_stopping needs at least one validation matrix: n_samples="
-                f"{X.shape[0]} with validation_fraction={self.validation_fraction}."
+                "y must have the same number of dimensions as in the first fit."
             )
-
+        self._y_1d = y_1d
         self.matrix_shape_ = shape
-        self.n_outputs_ = n_values
+        self.n_outputs_ = min(shape)
         if not warm:
             # The raw head sees inputs and targets divided by one constant (the
             # RMS Frobenius norm), which keeps Adam's step sizes sensible.
             self.scale_ = 1.0
-            if self.head == "raw":
-                rms = np.sqrt(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64)))
-                self.scale_ = float(rms) if rms > 0 else 1.0
-        norms = self._matrix_norms(X)
+        norms = frobenius_norms(X)
+        if not warm and self.head == "raw":
+            rms = np.sqrt(np.mean(norms**2))
+            self.scale_ = float(rms) if 0 < rms < np.inf else 1.0
+        if (self.net_.module_.head if warm else self.head) == "raw":
+            norms = np.full(X.shape[0], self.scale_)
+        norms = np.where(norms > 0, norms, 1.0)
         Xs = (X / norms[:, None]).astype(np.float32)
         ys = (y / norms[:, None]).astype(np.float32)
+        return Xs, ys
 
+    def _train(self, Xs, ys, *, epochs, schedule):
+        """Run skorch's training loop on prepared data, seeded and scoped."""
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        device = torch.device(self.device)
+        fresh = not hasattr(self, "net_")
+        if not fresh:
+            # Every later call trains at the current learning_rate_init under a
+            # fresh schedule sized to its own data, so warm starts work with
+            # any schedule and any number of samples; the weights and Adam's
+            # moments carry over. A seed per call keeps dropout masks and
+            # shuffles from repeating.
+            seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
+            for group in self.net_.optimizer_.param_groups:
+                group["lr"] = self.learning_rate_init
+        device = self._requested_device() if fresh else self._device()
         fork = [device] if device.type == "cuda" else []
         start = time.perf_counter()
         with torch.random.fork_rng(devices=fork, device_type=device.type):
             torch.manual_seed(seed)
-            if warm:
-                self.net_.partial_fit(Xs, ys)
-            else:
-                self.net_ = self._build_net(sizes, shape, seed, X.shape[0])
-                self.net_.fit(Xs, ys)
+            if fresh:
+                self.net_ = self._build_net(seed)
+                self.net_.initialize()
+            scheduler = self._lr_scheduler(Xs.shape[0], epochs) if schedule else None
+            self.net_.set_params(callbacks=self._callbacks(scheduler))
+            self.net_.partial_fit(Xs, ys, epochs=epochs)
         self.fit_time_ = time.perf_counter() - start
 
         history = self.net_.history
@@ -372,8 +343,108 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = len(history)
         return self
 
-    def _build_net(self, sizes, shape, seed, n_samples):
-        callbacks = []
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network on matrices ``X`` and their singular values ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+            Training matrices.
+        y : array-like of shape (n_samples, min(m, n)) or None, default=None
+            Their singular values: non-negative, in descending order. ``None``
+            computes them exactly (self-supervised training).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._hidden_sizes()
+        warm = self.warm_start and hasattr(self, "net_")
+        if not warm and hasattr(self, "net_"):
+            del self.net_
+        if self.early_stopping and _num_samples_of(X) * self.validation_fraction < 1:
+            raise ValueError(
+                f"early_stopping needs at least one validation matrix: n_samples="
+                f"{_num_samples_of(X)} with validation_fraction="
+                f"{self.validation_fraction}."
+            )
+        Xs, ys = self._prepare(X, y, warm)
+        return self._train(Xs, ys, epochs=self.max_iter, schedule=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, keeping what was learned before.
+
+        The first call builds the network; later calls continue training it,
+        as :meth:`sklearn.neural_network.MLPRegressor.partial_fit` does. Use it
+        to train from data larger than memory, one chunk per call. Each call
+        is one pass over the given matrices at ``learning_rate_init`` (the
+        ``learning_rate`` schedule applies to :meth:`fit` only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+            Training matrices.
+        y : array-like of shape (n_samples, min(m, n)) or None, default=None
+            Their singular values; computed exactly when None.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        self._hidden_sizes()
+        warm = hasattr(self, "net_")
+        Xs, ys = self._prepare(X, y, warm)
+        return self._train(Xs, ys, epochs=1, schedule=False)
+
+    def _requested_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must name a torch device such as 'cpu' or 'cuda', got "
+                f"{self.device!r}."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but torch finds no CUDA device here."
+            )
+        return device
+
+    def _device(self):
+        """The device of the fitted net's weights, else the requested one."""
+        if hasattr(self, "net_") and getattr(self.net_, "initialized_", False):
+            return next(self.net_.module_.parameters()).device
+        return self._requested_device()
+
+    def _lr_scheduler(self, n_samples, epochs):
+        if self.learning_rate == "onecycle":
+            n_train = n_samples
+            if self.early_stopping:
+                n_train -= math.floor(n_samples * self.validation_fraction)
+            steps = epochs * (math.ceil(n_train / self.batch_size) + 1)
+            return LRScheduler(
+                policy=torch.optim.lr_scheduler.OneCycleLR,
+                max_lr=self.learning_rate_init,
+                total_steps=steps,
+                step_every="batch",
+                # A fresh cycle each fit, not a continuation of the last one.
+                last_epoch=-1,
+            )
+        if self.learning_rate == "cosine":
+            return LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=epochs,
+                last_epoch=-1,
+            )
+        return None
+
+    def _callbacks(self, scheduler):
+        """skorch callbacks of one training call (reset by every call)."""
+        callbacks = [] if scheduler is None else [("lr_scheduler", scheduler)]
         if self.early_stopping:
             callbacks.append(
                 EarlyStopping(
@@ -384,28 +455,11 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                     load_best=True,
                 )
             )
-        if self.learning_rate == "onecycle":
-            n_train = n_samples
-            if self.early_stopping:
-                n_train -= math.floor(n_samples * self.validation_fraction)
-            steps = self.max_iter * (math.ceil(n_train / self.batch_size) + 1)
-            callbacks.append(
-                LRScheduler(
-                    policy=torch.optim.lr_scheduler.OneCycleLR,
-                    max_lr=self.learning_rate_init,
-                    total_steps=steps,
-                    step_every="batch",
-                )
-            )
-        elif self.learning_rate == "cosine":
-            callbacks.append(
-                LRScheduler(
-                    policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                    T_max=self.max_iter,
-                )
-            )
         if self.verbose >= 2:
             callbacks.append(ProgressBar())
+        return callbacks
+
+    def _build_net(self, seed):
         train_split = (
             ValidSplit(self.validation_fraction, random_state=seed)
             if self.early_stopping
@@ -413,8 +467,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         )
         return NeuralNetRegressor(
             module=SpectrumMLP,
-            module__matrix_shape=shape,
-            module__hidden_layer_sizes=sizes,
+            module__matrix_shape=self.matrix_shape_,
+            module__hidden_layer_sizes=self._hidden_sizes(),
             module__activation=self.activation,
             module__dropout=self.dropout,
             module__head=self.head,
@@ -427,7 +481,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             max_epochs=self.max_iter,
             batch_size=self.batch_size,
             train_split=train_split,
-            callbacks=callbacks,
+            callbacks=self._callbacks(None),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             device=self.device,
@@ -438,6 +492,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predict the singular values of each matrix.
+
+        Works on any finite input: matrices of any scale (float32 or float64,
+        also beyond float32's range) are predicted to float32 rounding, in
+        chunks, so a memmap streams through with bounded extra memory.
 
         Parameters
         ----------
@@ -451,10 +509,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             fit got a 1-D ``y`` (1 x n or n x 1 matrices) the output is 1-D.
         """
         check_is_fitted(self)
-        # NaN or inf anywhere in a matrix makes its norm, and so its whole
-        # prediction, non-finite: checking the small output instead of the
-        # input saves a pass over X; the input check then names the problem.
-        X, shape3d = self._validate_X(X, reset=False, ensure_all_finite=False)
+        X, shape3d = self._validate_X(X, reset=False)
         if shape3d is not None and shape3d != self.matrix_shape_:
             raise ValueError(
                 f"X holds {shape3d} matrices but the estimator was fitted on "
@@ -462,35 +517,48 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             )
         module = self.net_.module_
         module.train(False)
+        device = self._device()
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
-        chunk = _PREDICT_CHUNK
         with torch.inference_mode():
-            for start in range(0, X.shape[0], chunk):
-                block = X[start : start + chunk]
-                if self.head == "raw":
-                    pred = module(self._to_tensor(block / self.scale_)) * self.scale_
-                else:
-                    # The module is scale-equivariant and takes raw matrices.
-                    pred = module(self._to_tensor(block))
-                    if not torch.isfinite(pred).all():
-                        # float32 norms overflow past ~1e19: rescale by the rows'
-                        # largest entries in float64 and scale back.
-                        with np.errstate(invalid="ignore", over="ignore"):
-                            peak = np.abs(block).max(axis=1, keepdims=True)
-                            peak = np.where(peak > 0, peak, 1.0)
-                            scaled = block / peak
-                        pred = module(self._to_tensor(scaled)).double()
-                        pred *= torch.from_numpy(peak).to(pred.device)
-                out[start : start + chunk] = pred.cpu().numpy()
-        if not np.isfinite(out).all():
-            assert_all_finite(X, input_name="X")
-            raise ValueError("The network returned non-finite values for finite X.")
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                block = X[start : start + _PREDICT_CHUNK]
+                out[start : start + len(block)] = self._predict_block(
+                    module, block, device
+                )
         return out.ravel() if self._y_1d else out
 
-    def _to_tensor(self, block):
-        if not block.flags.writeable:  # e.g. a read-only memmap; torch warns
-            block = block.astype(np.float32)
-        return torch.from_numpy(block).to(device=self.device, dtype=torch.float32)
+    def _predict_block(self, module, block, device):
+        if module.head == "raw":
+            pred = module(_to_tensor(block / self.scale_, device)) * self.scale_
+            pred = pred.double().cpu().numpy()
+            if not np.isfinite(pred).all():
+                assert_all_finite(block, input_name="X")
+                raise ValueError(
+                    "X holds values too large for the raw head, which computes "
+                    "in float32 on X / scale_; use a scale-equivariant head."
+                )
+            return pred
+        x = _to_tensor(block, device)
+        sq_norms = (x * x).sum(-1, keepdim=True)
+        low, high = _SAFE_NORMS
+        pred = module(x, sq_norms).double()
+        outside = ~((sq_norms >= low**2) & (sq_norms <= high**2))[:, 0]
+        pred = pred.cpu().numpy()
+        if outside.any():
+            # Zero, tiny, huge or non-finite matrices (and float64 values
+            # beyond float32): rescale exactly by a power of two and redo.
+            rows = outside.cpu().numpy()
+            pred[rows] = self._predict_rescaled(module, block[rows], device)
+        return pred
+
+    def _predict_rescaled(self, module, block, device):
+        block = np.asarray(block, dtype=np.float64)
+        assert_all_finite(block, input_name="X")
+        peak = np.abs(block).max(axis=1)
+        exponents = np.frexp(peak)[1]
+        scaled = np.ldexp(block, -exponents[:, None])  # peaks in [0.5, 1)
+        pred = module(_to_tensor(scaled, device)).double().cpu().numpy()
+        return np.ldexp(pred, exponents[:, None])
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the predicted singular values; ``y=None`` uses the exact ones.
@@ -515,10 +583,22 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
         tags.target_tags.multi_output = True
         tags.target_tags.required = False
-        tags.regressor_tags.poor_score = True
+        tags.target_tags.positive_only = True
         return tags
+
+
+def _num_samples_of(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _to_tensor(block, device):
+    """A float32 tensor on ``device``; a read-only block is copied first."""
+    if not block.flags.writeable:  # e.g. a read-only memmap; torch warns
+        block = block.astype(np.float32)
+    return torch.from_numpy(block).to(device=device, dtype=torch.float32)
 
 
 def paper_regressor(**params):

@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 
@@ -117,7 +118,10 @@ def check_matrices(X, matrix_shape=None, dtype=(np.float64, np.float32)):
 def check_targets(estimator, X, y, shape):
     """Validate given singular values ``y`` of matrices of shape ``shape``.
 
-    Returns ``y`` as 2-D and whether it came 1-D (single-value spectra).
+    ``y`` must be finite, non-negative and descending along each row; a 1-D
+    ``y`` means one singular value per matrix (``1 x n`` or ``n x 1``), as
+    in scikit-learn's single-output targets. Returns ``y`` as 2-D and whether
+    it came 1-D.
     """
     _, y = validate_data(
         estimator,
@@ -136,4 +140,37 @@ def check_targets(estimator, X, y, shape):
             f"{n_values} singular values: y must have shape (n_samples, "
             f"{n_values})."
         )
+    if (y_2d < 0).any():
+        raise ValueError(
+            f"y holds negative values (min {y_2d.min():.3g}); singular values "
+            "are non-negative."
+        )
+    rises = np.diff(y_2d, axis=1) > 0
+    if rises.any():
+        row = int(np.flatnonzero(rises.any(axis=1))[0])
+        raise ValueError(
+            f"y must list each matrix's singular values in descending order; "
+            f"row {row} rises: {y_2d[row]}."
+        )
     return y_2d, y.ndim == 1
+
+
+class IntegerInterval(Interval):
+    """``Interval(Integral, ...)`` that rejects bools.
+
+    scikit-learn's Integral intervals accept ``True``, because bool subclasses
+    int; a flag passed for a count is almost always a mistake.
+
+    Examples
+    --------
+    >>> from svlearn._validation import IntegerInterval
+    >>> constraint = IntegerInterval(0, None)
+    >>> constraint.is_satisfied_by(2), constraint.is_satisfied_by(True)
+    (True, False)
+    """
+
+    def __init__(self, left, right, *, closed="left"):
+        super().__init__(numbers.Integral, left, right, closed=closed)
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
