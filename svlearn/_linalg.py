@@ -53,42 +53,60 @@ def singular_values(X, *, matrix_shape=None, batch_size=4096):
 
 @functools.lru_cache(maxsize=32)
 def _start_vectors(n, k, dtype, device):
-    """Orthonormal DCT-II vectors: a deterministic, smooth starting subspace.
+    """A deterministic, smooth starting subspace: perturbed DCT-II vectors.
 
-    The first is the constant vector, which is close to the top right singular
-    vector of any matrix with non-negative entries (Perron-Frobenius). Cached,
-    as building them costs more than using them on a small batch; made outside
-    inference mode so that training may use them too. Never modified in place.
+    The first DCT vector is the constant one, which is close to the top right
+    singular vector of any matrix with non-negative entries (Perron-Frobenius).
+    A small fixed pseudo-random perturbation keeps the subspace from being
+    exactly orthogonal to a singular vector of a structured matrix (a constant
+    block, a symmetric pattern), which iteration could then never find. The
+    first column stays the constant vector: its product with a matrix holds
+    the row sums. Cached, as building the vectors costs more than using them
+    on a small batch; made outside inference mode so that training may use
+    them too. Never modified in place.
     """
     import torch
 
+    i = np.arange(n)
+    V = np.stack([np.cos(np.pi * j * (i + 0.5) / n) for j in range(k)], axis=-1)
+    V[:, 1:] += 0.05 * np.random.default_rng(n).standard_normal((n, k - 1))
+    V = np.linalg.qr(V)[0]
+    V *= np.sign(V[0])  # QR's signs: the constant column stays positive
     with torch.inference_mode(False):
-        i = torch.arange(n, dtype=torch.float64, device=device)
-        cols = [torch.cos(math.pi * j * (i + 0.5) / n) for j in range(k)]
-        V = torch.stack(cols, dim=-1)
-        return (V / V.norm(dim=0, keepdim=True)).to(dtype)
+        return torch.from_numpy(V).to(dtype=dtype, device=device)
 
 
 def _orthonormalize(V):
     """Gram-Schmidt on the few columns of a batch of bases; cheaper than QR.
 
-    The columns come in of order one (see :func:`top_singular_values`), so the
-    floor on squared norms is relative to the matrix's energy: it only stops a
-    division by zero for directions that hold no energy at all.
+    Each column is projected out twice ("twice is enough"), so the basis is
+    orthonormal to float precision even for nearly dependent columns. A
+    column that keeps less than ``8 eps`` of its norm (float32: 1e-6) is
+    dependent to within rounding (a rank-deficient matrix, or in float32 a
+    direction with singular value below 1e-3 of the largest) and becomes
+    zero: normalising its rounding noise would give a spurious direction and
+    Ritz values above the true ones.
     """
     import torch
 
     cols = []
     for j in range(V.shape[-1]):
         v = V[..., j]
-        for u in cols:
-            v = v - (u * v).sum(-1, keepdim=True) * u
         # rsqrt of a sum: torch's vector_norm is several times slower here.
-        cols.append(v * (v * v).sum(-1, keepdim=True).clamp_min(1e-30).rsqrt())
+        sq_before = (v * v).sum(-1, keepdim=True)
+        for _ in range(2 if cols else 0):
+            for u in cols:
+                v = v - (u * v).sum(-1, keepdim=True) * u
+        sq = (v * v).sum(-1, keepdim=True) if cols else sq_before
+        unit = v * sq.clamp_min(torch.finfo(v.dtype).tiny).rsqrt()
+        floor = (8 * torch.finfo(v.dtype).eps) ** 2  # about 1e-12 in float32
+        cols.append(torch.where(sq > floor * sq_before, unit, 0.0))
     return torch.stack(cols, dim=-1)
 
 
-def top_singular_values(A, k, n_iter, *, inv_scale=None, return_start=False):
+def top_singular_values(
+    A, k, n_iter, *, inv_scale=None, return_start=False, closed_form=True
+):
     """Estimate the top ``k`` singular values of a batch by subspace iteration.
 
     ``n_iter`` steps of ``V <- orth(A^T A V)`` from a fixed DCT subspace, then
@@ -115,14 +133,20 @@ def top_singular_values(A, k, n_iter, *, inv_scale=None, return_start=False):
     return_start : bool, default=False
         Also return the first product ``A V0`` (scaled), whose first column
         holds the row sums of each matrix divided by ``sqrt(n)``.
+    closed_form : bool, default=True
+        Solve the ``k x k`` Ritz problem in closed form (fast; for ``k = 3``
+        the eigenvalues of a nearly repeated pair lose half their digits, up
+        to ``sqrt(eps)`` of the largest) rather than by LAPACK.
 
     Returns
     -------
     values : Tensor of shape (batch, k)
-        Descending estimates, in ``A``'s dtype.
+        Descending estimates, float64.
     start : Tensor of shape (batch, m, k)
         Only with ``return_start=True``.
     """
+
+    import torch
 
     b, m, n = A.shape
     scale = 1.0 if inv_scale is None else inv_scale.reshape(b, 1, 1)
@@ -133,17 +157,83 @@ def top_singular_values(A, k, n_iter, *, inv_scale=None, return_start=False):
     for _ in range(n_iter if k else 0):
         V = _orthonormalize((A.mT @ W) * scale)
         W = (A @ V) * scale
+    # Ritz values: eigenvalues of the small Gram matrix, in float64 so that
+    # the smaller ones keep their digits next to the largest, and returned in
+    # float64: the leftover energy 1 - sum(values**2) of a normalised matrix
+    # cancels most digits when the leading values hold most of the energy.
+    W = W.double()
     if k == 0:
-        values = A.new_zeros(b, 0)
+        values = W.new_zeros(b, 0)
     elif k == 1:
         values = W.norm(dim=-2)
     else:
-        # Ritz values: eigenvalues of the small Gram matrix, in float64 so that
-        # the smaller ones keep their digits next to the largest.
-        W = W.double()
         C = W.mT @ W
-        values = _small_eigvalsh(C).clamp_min(0).sqrt().to(A.dtype)
+        eig = _small_eigvalsh(C) if closed_form else torch.linalg.eigvalsh(C).flip(-1)
+        values = eig.clamp_min(0).sqrt()
     return (values, start) if return_start else values
+
+
+# Leftover energy fraction below which float32 keeps too few digits of it (its
+# absolute error is up to ~4e-7): such matrices are redone in float64.
+_THIN = 1e-3
+
+
+def leading_values_and_rest(A, k, n_iter, sq_norms):
+    """Leading singular values and leftover energy of normalised matrices.
+
+    Runs :func:`top_singular_values` on ``A / ||A||_F`` and returns the
+    leftover energy ``1 - sum(values**2)`` (up to the rounding of the norm)
+    that the rest of the spectrum holds. Where the leading values hold all but
+    1e-3 of the energy, that difference would keep few digits of a float32
+    computation, so those matrices are redone in float64 (a small share of
+    natural images; all matrices of rank at most ``k``).
+
+    Parameters
+    ----------
+    A : Tensor of shape (batch, m, n)
+        The matrices, ``m >= n`` preferably.
+    k : int
+        Number of leading values.
+    n_iter : int
+        Subspace iteration steps.
+    sq_norms : Tensor of shape (batch, 1)
+        Squared Frobenius norms of the matrices, in ``A``'s dtype.
+
+    Returns
+    -------
+    values : Tensor of shape (batch, k), float64
+        Leading values of ``A * inv``, descending.
+    rest_sq : Tensor of shape (batch, 1), float64
+        Energy of ``A * inv`` outside them, ``energy - sum(values**2) >= 0``.
+    energy : Tensor of shape (batch, 1), float64
+        ``||A * inv||_F**2``, 1 up to the rounding of ``inv``.
+    inv : Tensor of shape (batch, 1)
+        ``1 / ||A||_F`` in ``A``'s dtype (0 for a zero matrix).
+    start : Tensor of shape (batch, m, max(k, 1))
+        The first product, as :func:`top_singular_values` returns it.
+    """
+    import torch
+
+    inv = torch.where(sq_norms > 0, sq_norms.rsqrt(), 0.0)
+    values, start = top_singular_values(A, k, n_iter, inv_scale=inv, return_start=True)
+    inv64 = inv.double()
+    energy = sq_norms.double() * inv64**2
+    rest_sq = energy - (values**2).sum(-1, keepdim=True)
+    thin = (rest_sq < _THIN * energy)[:, 0] if k else rest_sq.new_zeros(0)
+    if thin.any():
+        A64 = A[thin].double()
+        sq64 = (A64 * A64).sum((-2, -1))[:, None]
+        exact_inv = torch.where(sq64 > 0, sq64.rsqrt(), 0.0)
+        refined = top_singular_values(
+            A64, k, n_iter, inv_scale=exact_inv, closed_form=False
+        )
+        # Back to the normalisation by the float32 inv that the rest uses.
+        values = values.clone()
+        values[thin] = refined * (sq64.sqrt() * inv64[thin])
+        energy = energy.clone()
+        energy[thin] = sq64 * inv64[thin] ** 2
+        rest_sq = energy - (values**2).sum(-1, keepdim=True)
+    return values, rest_sq.clamp_min(0), energy, inv, start
 
 
 def subspace_singular_values(X, matrix_shape, k, n_iter):

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ._linalg import top_singular_values
+from ._linalg import leading_values_and_rest
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -112,10 +112,10 @@ class SpectrumMLP(nn.Module):
         if sq_norms is None:
             sq_norms = (X * X).sum(-1, keepdim=True)
         norms = sq_norms.sqrt()
-        inv = torch.where(sq_norms > 0, sq_norms.rsqrt(), 0.0)
         first = self.mlp[0]
         if self.head == "frobenius":
-            sign = torch.where(X.sum(-1, keepdim=True) >= 0, inv, -inv)
+            inv = torch.where(sq_norms > 0, sq_norms.rsqrt(), 0.0)
+            sign = _canonical_sign(X, X.sum(-1, keepdim=True)) * inv
             hidden = nn.functional.linear(X, first.weight) * sign + first.bias
             return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms
         m, n = self.matrix_shape
@@ -123,31 +123,49 @@ class SpectrumMLP(nn.Module):
         if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
             A = A.mT
         with torch.no_grad():
-            top, start = top_singular_values(
-                A, self.n_components, self.n_iter, inv_scale=inv, return_start=True
+            top, rest_sq, _, inv, start = leading_values_and_rest(
+                A, self.n_components, self.n_iter, sq_norms
             )
         # The start block's first column is A times the constant vector: its
         # sum has the sign of the sum of A's entries, at no extra cost.
-        sign = torch.where(start[..., 0].sum(-1, keepdim=True) >= 0, inv, -inv)
+        sign = _canonical_sign(X, start[..., 0].sum(-1, keepdim=True)) * inv
         hidden = nn.functional.linear(X, first.weight) * sign + first.bias
         if self.n_components:
-            hidden = hidden + self.features(top)
-        shape = _descending_unit_spectrum(self.mlp[1:](hidden))
-        return _join_spectrum(top, shape) * norms
+            hidden = hidden + self.features(top.to(X.dtype))
+        shape = _descending_unit_spectrum(self.mlp[1:](hidden)).double()
+        spectrum = _join_spectrum(top, shape, rest_sq)
+        return (spectrum * norms.double()).to(X.dtype)
 
 
-def _join_spectrum(top, shape):
-    """Unit-energy spectrum from leading values and a unit-norm tail shape.
+def _canonical_sign(X, key):
+    """+1 or -1 per row, flipping with the sign of X: ``s(-X) = -s(X)``.
 
-    The tail is ``shape`` scaled to the leftover energy ``1 - sum(top**2)``,
-    but never above the last leading value; energy the tail cannot take goes
-    to the largest value (the Ritz values are lower bounds). So the output is
-    non-negative, descending and has unit energy, all by construction.
+    ``key`` is a quantity that changes sign with ``X`` (the sum of its
+    entries); where it is zero, the sign of the row's first non-zero entry
+    decides. A zero row gets +1.
     """
-    rest_sq = (1 - (top**2).sum(-1, keepdim=True)).clamp_min(0)
-    if top.shape[-1] == 0:
-        return shape * rest_sq.sqrt()
-    cap = top[..., -1:] / shape[..., :1].clamp_min(1e-30)
-    scale = torch.minimum(rest_sq.sqrt(), cap)
-    first = (top[..., :1] ** 2 + (rest_sq - scale**2).clamp_min(0)).sqrt()
-    return torch.cat([first, top[..., 1:], shape * scale], dim=-1)
+    sign = torch.where(key >= 0, 1.0, -1.0).to(X.dtype)
+    ties = (key == 0)[:, 0]
+    if ties.any():
+        rows = X[ties]
+        first = rows[torch.arange(len(rows)), (rows != 0).to(torch.uint8).argmax(-1)]
+        sign[ties] = torch.where(first < 0, -1.0, 1.0).to(X.dtype)[:, None]
+    return sign
+
+
+def _join_spectrum(top, shape, rest_sq):
+    """Spectrum from leading values and a unit-norm tail shape.
+
+    The tail is ``shape`` scaled to the leftover energy ``rest_sq``, so the
+    energy is exact. Where the tail's first value exceeds the last leading
+    value (which, as a Ritz value, can only underestimate), the row is sorted.
+    So the output is non-negative, descending and has the energy of the
+    matrix, all by construction.
+    """
+    spectrum = torch.cat([top, shape * rest_sq.sqrt()], dim=-1)
+    if top.shape[-1]:
+        unordered = spectrum[:, top.shape[-1]] > top[:, -1]
+        if unordered.any():
+            spectrum = spectrum.clone()
+            spectrum[unordered] = spectrum[unordered].sort(-1, descending=True)[0]
+    return spectrum

@@ -1,0 +1,215 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Exact properties of predicted spectra, for every input (hypothesis).
+
+Singular values satisfy sigma(cA) = |c| sigma(A), sigma(-A) = sigma(A),
+sum(sigma**2) = ||A||_F**2, and are non-negative and descending. The
+scale-equivariant heads keep all of these by construction; these tests draw
+matrices and scales and check them on small trained networks of every shape
+from 1 x n to n x 1.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from svlearn import SingularValueRegressor
+
+SHAPES = [(1, 5), (5, 1), (3, 5), (5, 3), (4, 4), (6, 6)]
+EQUIVARIANT_HEADS = ["subspace", "frobenius"]
+PROPERTY = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@pytest.fixture(scope="module")
+def models():
+    """One small trained network per (shape, head), trained on signed data."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for shape in SHAPES:
+        X = rng.standard_normal((300, *shape)).astype(np.float32)
+        X *= 10.0 ** rng.uniform(-2, 2, (300, 1, 1))
+        for head in [*EQUIVARIANT_HEADS, "raw"]:
+            out[shape, head] = SingularValueRegressor(
+                head=head,
+                hidden_layer_sizes=(16,),
+                max_iter=3,
+                batch_size=64,
+                random_state=0,
+            ).fit(X)
+    return out
+
+
+def _matrices(shape, dtype=np.float32):
+    """Batches of 1-6 matrices with entries 0 or of magnitude 1e-3 to 1e3."""
+    size = shape[0] * shape[1]
+    magnitudes = st.one_of(
+        st.just(0.0),
+        st.floats(1e-3, 1e3),
+        st.floats(-1e3, -1e-3),
+    )
+    return st.integers(1, 6).flatmap(
+        lambda n: arrays(dtype, (n, size), elements=magnitudes)
+    )
+
+
+def _scales():
+    """c = +-m * 10**e with e from -30 to 30: every scale a user might have."""
+    return st.builds(
+        lambda m, e, s: s * m * 10.0**e,
+        st.floats(1.0, 9.99),
+        st.integers(-30, 30),
+        st.sampled_from([1.0, -1.0]),
+    )
+
+
+def _relative_rows(a, b, scale):
+    """Per-matrix ||a - b|| / ||scale||, with 0/0 = 0."""
+    num = np.linalg.norm(a - b, axis=1)
+    den = np.linalg.norm(scale, axis=1)
+    return np.where(num == 0, 0.0, num / np.where(den > 0, den, np.inf))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", EQUIVARIANT_HEADS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@PROPERTY
+@given(data=st.data(), c=_scales())
+def test_scale_equivariance_for_every_scale(models, shape, head, dtype, data, c):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape, dtype))
+    cX = X * dtype(c)
+    # Only scalings that the dtype represents exactly enough: no entry
+    # underflows to zero or loses digits as a subnormal.
+    tiny = np.finfo(dtype).tiny
+    assume(np.all((X == 0) | (np.abs(cX) >= tiny * 2**24)))
+    base = model.predict(X).reshape(len(X), -1)
+    scaled = model.predict(cX).reshape(len(X), -1)
+    expected = abs(c) * base
+    assert np.all(np.isfinite(scaled))
+    assert _relative_rows(scaled, expected, expected).max() <= 1e-5
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", EQUIVARIANT_HEADS)
+@PROPERTY
+@given(data=st.data(), exponent=st.integers(-100, 100))
+def test_power_of_two_scales_are_bitwise_equivariant(
+    models, shape, head, data, exponent
+):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape)).astype(np.float64)
+    np.testing.assert_array_equal(
+        model.predict(np.ldexp(X, exponent)), np.ldexp(model.predict(X), exponent)
+    )
+
+
+def test_scale_equivariance_on_natural_image_windows():
+    from svlearn.datasets import load_sample_windows
+
+    data = load_sample_windows(strides=(16, 16))
+    model = SingularValueRegressor(max_iter=3, random_state=0).fit(data.X_train)
+    X = data.X_test[:500]
+    base = model.predict(X)
+    for c in (1e-30, 1e-12, 1e-6, 3.7, 1e6, 1e12, 1e30):
+        for dtype in (np.float32, np.float64):
+            scaled = model.predict(X.astype(dtype) * dtype(c))
+            deviation = _relative_rows(scaled, c * base, c * base)
+            assert deviation.max() <= 1e-5, (c, dtype, deviation.max())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", EQUIVARIANT_HEADS)
+@PROPERTY
+@given(data=st.data())
+def test_negated_matrices_have_identical_spectra(models, shape, head, data):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape))
+    np.testing.assert_array_equal(model.predict(-X), model.predict(X))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", EQUIVARIANT_HEADS)
+@PROPERTY
+@given(data=st.data())
+def test_energy_identity_holds(models, shape, head, data):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape)).astype(np.float64)
+    pred = model.predict(X).reshape(len(X), -1)
+    energy = (X**2).sum(axis=1)
+    np.testing.assert_allclose((pred**2).sum(axis=1), energy, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", [*EQUIVARIANT_HEADS, "raw"])
+@PROPERTY
+@given(data=st.data())
+def test_spectra_are_non_negative_and_descending(models, shape, head, data):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape))
+    pred = model.predict(X).reshape(len(X), -1)
+    assert pred.shape == (len(X), min(shape))
+    assert np.all(pred >= 0)
+    assert np.all(np.diff(pred, axis=1) <= 0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", [*EQUIVARIANT_HEADS, "raw"])
+@PROPERTY
+@given(data=st.data())
+def test_float32_and_float64_input_agree(models, shape, head, data):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape))
+    a = model.predict(X).reshape(len(X), -1)
+    b = model.predict(X.astype(np.float64)).reshape(len(X), -1)
+    assert _relative_rows(a, b, b).max() <= 1e-5
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@PROPERTY
+@given(data=st.data())
+def test_stacked_and_flat_input_agree(models, shape, data):
+    model = models[shape, "subspace"]
+    X = data.draw(_matrices(shape))
+    np.testing.assert_array_equal(
+        model.predict(X.reshape(-1, *shape)), model.predict(X)
+    )
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("head", [*EQUIVARIANT_HEADS, "raw"])
+@PROPERTY
+@given(data=st.data())
+def test_a_batch_predicts_what_its_rows_predict_alone(models, shape, head, data):
+    model = models[shape, head]
+    X = data.draw(_matrices(shape))
+    batch = model.predict(X).reshape(len(X), -1)
+    alone = np.vstack([model.predict(row[None]).reshape(1, -1) for row in X])
+    # float32 matrix products may sum in another order for another batch size.
+    assert _relative_rows(batch, alone, alone).max() <= 1e-5
+
+
+@pytest.mark.parametrize("head", [*EQUIVARIANT_HEADS, "raw"])
+def test_same_random_state_gives_identical_models(head):
+    X = np.random.default_rng(3).standard_normal((120, 16)).astype(np.float32)
+    params = dict(head=head, hidden_layer_sizes=(8,), max_iter=2, random_state=7)
+    a = SingularValueRegressor(**params).fit(X).predict(X)
+    b = SingularValueRegressor(**params).fit(X).predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_extreme_float64_scales_are_exact_or_rejected(models):
+    model = models[(4, 4), "subspace"]
+    X = np.random.default_rng(5).standard_normal((20, 16))
+    base = model.predict(X)
+    for c in (1e-300, 1e-150, 1e150, 1e300):  # beyond float32 both ways
+        deviation = _relative_rows(model.predict(X * c), c * base, c * base)
+        assert deviation.max() <= 1e-5
+    X[3, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        model.predict(X)
