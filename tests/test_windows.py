@@ -12,9 +12,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
+from sklearn.utils._param_validation import InvalidParameterError
 
 from svlearn import MatrixWindowTransformer, extract_windows, n_windows
-from svlearn._windows import _draw
+from svlearn._windows import _draw_windows
 
 # Checks that cannot pass for a transformer that changes n_samples; the
 # instance uses 1x1 windows so that the checks' small matrices can be windowed.
@@ -117,7 +118,7 @@ def test_max_windows_is_uniform_over_matrices():
     "n_population, n_draws", [(10**15, 1000), (1000, 999), (1000, 1000), (50, 1)]
 )
 def test_draw_distinct_sorted_in_range(n_population, n_draws):
-    drawn = _draw(n_population, n_draws, 0)
+    drawn = _draw_windows(n_population, n_draws, 0)
     assert drawn.shape == (n_draws,)
     assert np.all(np.diff(drawn) > 0)
     assert drawn[0] >= 0 and drawn[-1] < n_population
@@ -152,9 +153,12 @@ def test_memory_is_output_plus_a_constant(kwargs):
         (dict(window_shape=(2, 2, 2)), TypeError, r"window_shape must be an int or"),
         (dict(window_shape=(2.5, 2)), TypeError, r"window_shape.*\(2.5, 2\)"),
         (dict(strides=(1, 0)), ValueError, r"strides must contain positive.*\(1, 0\)"),
-        (dict(strides=-1), ValueError, r"strides must contain positive.*-1"),
-        (dict(max_windows=0), ValueError, r"max_windows must be >= 1 .*got 0"),
-        (dict(max_windows=0.5), TypeError, r"max_windows must be None or an int"),
+        # Plain ints and max_windows go through sklearn's parameter validation.
+        (dict(strides=-1), InvalidParameterError, r"'strides' parameter.*Got -1"),
+        (dict(window_shape=2.5), InvalidParameterError, r"'window_shape' param"),
+        (dict(max_windows=0), InvalidParameterError, r"'max_windows'.*Got 0 "),
+        (dict(max_windows=0.5), InvalidParameterError, r"'max_windows'.*Got 0.5"),
+        (dict(random_state="a"), InvalidParameterError, r"'random_state'"),
     ],
 )
 def test_bad_parameters(params, err, match):
@@ -165,9 +169,9 @@ def test_bad_parameters(params, err, match):
         MatrixWindowTransformer(**{"window_shape": (2, 2), **params}).fit(X)
 
 
-def test_bad_parameters_are_reported_together():
-    with pytest.raises(ValueError, match="window_shape.*strides.*max_windows"):
-        extract_windows(np.zeros((4, 4)), (0, 1), strides=(0, 1), max_windows=0)
+def test_bad_pairs_are_reported_together():
+    with pytest.raises(ValueError, match="window_shape.*strides"):
+        extract_windows(np.zeros((4, 4)), (0, 1), strides=(0, 1))
 
 
 def test_window_larger_than_matrix():

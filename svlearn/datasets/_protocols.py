@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_array, check_random_state
 
-from .._windows import _windows_at
+from .._windows import windows_at_offsets
 from ._cifar10 import load_cifar10
 from ._files import load_matrices
 from ._spambase import load_spambase
@@ -321,7 +321,7 @@ def spambase_protocol(
         test_idx = rng.permutation(np.flatnonzero(is_test))
 
     def windows(idx):
-        return _windows_at(matrix, rows[idx], cols[idx], _WINDOW, dtype=dtype)
+        return windows_at_offsets(matrix, rows[idx], cols[idx], _WINDOW, dtype=dtype)
 
     return Bunch(
         X_train=windows(train_idx),
