@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 
@@ -267,3 +268,26 @@ def check_targets(estimator, X, y, shape):
             f"{n_values})."
         )
     return y_2d, y.ndim == 1
+
+
+class NonBoolInterval(Interval):
+    """sklearn's ``Interval`` constraint, with bools rejected.
+
+    ``bool`` is an ``int`` subclass, so ``Interval(Integral, ...)`` lets
+    ``k=True`` through as ``1``; a bool passed for a count is almost surely a
+    mistake. Use it in ``_parameter_constraints`` and ``validate_params``
+    wherever ``Interval`` would be used for a number.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from svlearn._validation import NonBoolInterval
+    >>> constraint = NonBoolInterval(Integral, 1, None, closed="left")
+    >>> constraint.is_satisfied_by(3), constraint.is_satisfied_by(True)
+    (True, False)
+    """
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)

@@ -8,9 +8,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import validate_params
 
-from ._validation import check_matrix_stacks
+from ._validation import NonBoolInterval, check_matrix_stacks
 
 __all__ = ["MatrixWindowTransformer", "extract_windows", "n_windows"]
 
@@ -22,11 +22,12 @@ _CHUNK_BYTES = 8 * 2**20
 # Shared by MatrixWindowTransformer and the functions. An int or a pair:
 # sklearn has no constraint for "pair of positive ints", so "array-like" lets
 # pairs through to _positive_pairs, which checks their contents.
-_SIZE_PAIR = [Interval(Integral, 1, None, closed="left"), "array-like"]
+_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
+_SIZE_PAIR = [_POSITIVE_INT, "array-like"]
 _WINDOW_PARAMS = {
     "window_shape": _SIZE_PAIR,
     "strides": _SIZE_PAIR,
-    "max_windows": [Interval(Integral, 1, None, closed="left"), None],
+    "max_windows": [_POSITIVE_INT, None],
     "random_state": ["random_state"],
 }
 

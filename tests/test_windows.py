@@ -158,6 +158,7 @@ def test_memory_is_output_plus_a_constant(kwargs):
         (dict(window_shape=2.5), InvalidParameterError, r"'window_shape' param"),
         (dict(max_windows=0), InvalidParameterError, r"'max_windows'.*Got 0 "),
         (dict(max_windows=0.5), InvalidParameterError, r"'max_windows'.*Got 0.5"),
+        (dict(max_windows=True), InvalidParameterError, r"'max_windows'.*Got True"),
         (dict(random_state="a"), InvalidParameterError, r"'random_state'"),
     ],
 )
