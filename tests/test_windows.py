@@ -249,8 +249,8 @@ def _low_rank_images(n_images, shape, rank, seed):
 
 
 def test_grid_search_over_pipeline_split_by_image():
-    from svlearn import SingularValueRegressor
-    from svlearn.metrics import nmse_scorer
+    from svlearn import SingularValueRegressor, singular_values
+    from svlearn.metrics import nmse, nmse_scorer
 
     images = _low_rank_images(6, (20, 24), rank=3, seed=0)
     # Pairs of images share a source; folds keep each source on one side.
@@ -269,8 +269,15 @@ def test_grid_search_over_pipeline_split_by_image():
     )
     search.fit(images, groups=groups)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_params_["matrixwindowtransformer__strides"] in (4, 8)
-    # The refitted pipeline was trained on the windows of all six images.
+    # Each split's score is the NMSE on the held-out images' windows, with their
+    # exact singular values as truth: folds split by image, not by window.
+    train, test = next(GroupKFold(n_splits=3).split(images, groups=groups))
+    first = clone(pipe).set_params(matrixwindowtransformer__strides=4)
+    first.fit(images[train])
+    windows = first[0].transform(images[test])
+    expected = -nmse(singular_values(windows), first.predict(images[test]))
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(expected)
+    # The refitted pipeline was trained on the 8 x 8 windows.
     assert search.best_estimator_[-1].n_features_in_ == 64
 
     # Images of different sizes go through cross-validation as a list.
