@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._linalg import singular_values
+from ._recording import record_prediction_input
 from ._validation import (
     check_targets,
     flatten_matrices,
@@ -139,6 +140,7 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X, _ = flatten_matrices(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        record_prediction_input(self, X, self.matrix_shape_)
         if self.scaling == "none":
             out = np.tile(self.spectrum_, (X.shape[0], 1))
         else:

@@ -18,6 +18,7 @@ from skorch.dataset import ValidSplit
 
 from ._linalg import singular_values
 from ._mlp import _ACTIVATIONS, SpectrumMLP
+from ._recording import record_prediction_input
 from ._validation import (
     check_targets,
     flatten_matrices,
@@ -460,6 +461,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 f"X holds {shape3d} matrices but the estimator was fitted on "
                 f"{self.matrix_shape_} matrices."
             )
+        record_prediction_input(self, X, self.matrix_shape_)
         module = self.net_.module_
         module.train(False)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
