@@ -12,6 +12,7 @@ import pickle
 import shutil
 import tarfile
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,6 +53,8 @@ def offline(monkeypatch, tmp_path):
         raise AssertionError(f"tests must not download {url}")
 
     monkeypatch.setattr(_base, "_fetch_file", no_network)
+    # A corrupted download is retried after a pause; not needed here.
+    monkeypatch.setattr(_base, "_DOWNLOAD_RETRIES", 0)
     monkeypatch.delenv("SVLEARN_DATA", raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
 
@@ -223,6 +226,27 @@ def test_cifar10_download_verifies_checksum(tmp_path, monkeypatch):
     assert (home / "cifar-10-python.tar.gz").exists()
     # Present now: loading again does not download.
     load_cifar10(data_home=home, download=True)
+    assert len(calls) == 2
+
+
+def test_corrupted_download_is_retried_by_pooch(tmp_path, monkeypatch):
+    import pooch.core
+
+    source, _ = _write_cifar(tmp_path / "server")
+    served = iter([b"truncated", source.read_bytes()])
+    calls = []
+
+    def flaky_fetch(url, path):
+        calls.append(url)
+        Path(path).write_bytes(next(served))
+
+    monkeypatch.setattr(_base, "_fetch_file", flaky_fetch)
+    monkeypatch.setattr(_base, "_DOWNLOAD_RETRIES", 1)
+    monkeypatch.setattr(pooch.core.time, "sleep", lambda seconds: None)
+    md5 = hashlib.md5(source.read_bytes()).hexdigest()
+    monkeypatch.setattr(_cifar10, "CIFAR10_MD5", md5)
+    home = tmp_path / "home"
+    assert load_cifar10(data_home=home).images.shape == (5 * N_PER_BATCH, 32, 32)
     assert len(calls) == 2
 
 
