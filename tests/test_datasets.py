@@ -27,6 +27,7 @@ from svlearn.datasets import (
     load_matrices,
     load_sample_windows,
     load_spambase,
+    row_block_window_split,
     spambase_protocol,
 )
 
@@ -498,3 +499,56 @@ def test_cifar10_protocol_from_file(tmp_path):
         ValueError, match="n_test must be an int between 1 and n_images - 1 = 49"
     ):
         cifar10_protocol(path=tmp_path / "gray.npz", n_test=50)
+
+
+# --- generic leak-free split of one matrix ------------------------------------
+
+
+def test_row_block_window_split_is_leak_free_and_complete():
+    rng = np.random.RandomState(0)
+    matrix = rng.rand(130, 11)
+    split = row_block_window_split(
+        matrix, window_shape=(8, 4), strides=(1, 2), n_blocks=5, random_state=0
+    )
+    assert split.matrix_shape == (8, 4)
+    for X, origins in (
+        (split.X_train, split.origins_train),
+        (split.X_test, split.origins_test),
+    ):
+        for window, (r, c) in zip(X, origins):
+            np.testing.assert_array_equal(window, matrix[r : r + 8, c : c + 4].ravel())
+    rows_train = {r + i for r in split.origins_train[:, 0] for i in range(8)}
+    rows_test = {r + i for r in split.origins_test[:, 0] for i in range(8)}
+    assert rows_train and rows_test and not rows_train & rows_test
+    # The full sweep, unlike the paper's protocol: the last row offset is kept
+    # when its rows fall on one side.
+    n_offsets = (130 - 8 + 1) * len(range(0, 11 - 4 + 1, 2))
+    n_straddling = n_offsets - len(split.X_train) - len(split.X_test)
+    held_out_blocks = 1  # round(0.15 * 5)
+    assert 0 < n_straddling <= (2 * held_out_blocks) * 7 * 4
+    assert 122 in set(split.origins_train[:, 0]) | set(split.origins_test[:, 0])
+
+
+def test_row_block_window_split_differs_from_the_paper_protocol_by_one_offset():
+    matrix = np.random.RandomState(1).rand(4601, 58)
+    ours = row_block_window_split(matrix, n_blocks=20, random_state=0)
+    paper = spambase_protocol(matrix, split="row_blocks", random_state=0)
+    last = 4601 - 32
+    assert last in set(ours.origins_train[:, 0]) | set(ours.origins_test[:, 0])
+    assert last not in set(paper.origins_train[:, 0]) | set(paper.origins_test[:, 0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_blocks=1), "'n_blocks' parameter"),
+        (dict(n_blocks=True), "'n_blocks' parameter"),
+        (dict(test_size=1.0), "'test_size' parameter"),
+        (dict(window_shape=(0, 2)), "window_shape must contain positive"),
+        (dict(n_blocks=11), "too many for a matrix with 40 rows"),
+        (dict(window_shape=(8, 9)), r"larger than the matrix, of shape \(40, 6\)"),
+    ],
+)
+def test_row_block_window_split_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        row_block_window_split(np.zeros((40, 6)), **{"window_shape": 4, **kwargs})
