@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._linalg import singular_values
+from ._recording import record_prediction_input
 from ._validation import (
     check_targets,
     flatten_matrices,
@@ -139,6 +140,7 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X, _ = flatten_matrices(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        record_prediction_input(self, X, self.matrix_shape_)
         if self.scaling == "none":
             out = np.tile(self.spectrum_, (X.shape[0], 1))
         else:
@@ -163,3 +165,69 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.regressor_tags.poor_score = True
         return tags
+
+
+class RandomSpectrumBaseline:
+    """Random singular values: the "random" reconstructions of Figure 6.
+
+    The paper does not say how its random singular values were drawn. Here
+    each matrix gets ``min(m, n)`` values drawn independently and uniformly
+    from ``[0, s_max]``, where ``s_max`` is the largest singular value seen in
+    training, sorted in descending order so that they form a valid spectrum.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._baselines import RandomSpectrumBaseline
+    >>> base = RandomSpectrumBaseline(random_state=0).fit(None, [[4.0, 1.0]])
+    >>> S = base.predict(np.zeros((3, 4)))
+    >>> S.shape, bool((S[:, 0] >= S[:, 1]).all()), bool(S.max() <= 4.0)
+    ((3, 2), True, True)
+    """
+
+    def __init__(self, *, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Record the largest training singular value.
+
+        Parameters
+        ----------
+        X : ignored
+            Not used; present for API consistency.
+        y : array-like of shape (n_samples, n_values)
+            Training singular values.
+
+        Returns
+        -------
+        self : object
+            Fitted baseline.
+        """
+        # Imported here so that this class is one appended block of the file.
+        from sklearn.utils import check_random_state
+
+        y = np.asarray(y, dtype=np.float64)
+        self.high_ = float(y.max())
+        self.n_outputs_ = y.shape[1]
+        self._rng = check_random_state(self.random_state)
+        return self
+
+    def predict(self, X):
+        """Draw sorted random spectra, one per row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Only its length is used.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_values)
+        """
+        s = self._rng.uniform(0.0, self.high_, size=(len(X), self.n_outputs_))
+        return -np.sort(-s, axis=1)

@@ -2,24 +2,36 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Rank estimation from a (predicted or exact) singular value spectrum."""
 
-import numbers
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 _DEFAULT_THRESHOLDS = {"energy": 0.99, "relative": 0.01, "elbow": None}
 
 
+@validate_params(
+    {
+        "singular_values": ["array-like"],
+        "method": [StrOptions(set(_DEFAULT_THRESHOLDS))],
+        "threshold": [Interval(Real, 0, 1, closed="both"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def estimate_rank(singular_values, *, method="energy", threshold=None):
     """Estimate the rank of matrices from their singular values.
 
     Parameters
     ----------
-    singular_values : array-like of shape (n_values,) or (n_samples, n_values)
+    singular_values : array-like of shape (n_samples, n_values)
         Non-negative singular values, one row per matrix, for example from
         :func:`svlearn.singular_values` or
         :meth:`svlearn.SingularValueRegressor.predict`. Each row is sorted in
-        descending order before use.
+        descending order before use. 1-D input is rejected: as in
+        :mod:`svlearn.metrics` and scikit-learn, a 1-D array would mean
+        ``n_samples`` one-value spectra, whose rank is trivially 0 or 1; pass
+        one matrix's spectrum ``s`` as ``np.reshape(s, (1, -1))``.
     method : {"energy", "relative", "elbow"}, default="energy"
         Criterion, with ``s_1 >= s_2 >= ... >= s_p`` and
         ``E(r) = (s_1**2 + ... + s_r**2) / (s_1**2 + ... + s_p**2)``, the
@@ -44,9 +56,9 @@ def estimate_rank(singular_values, *, method="energy", threshold=None):
 
     Returns
     -------
-    rank : int or ndarray of shape (n_samples,)
+    rank : ndarray of shape (n_samples,)
         Estimated rank of each matrix, in ``0..n_values`` (``0`` only for an
-        all-zero spectrum); an int for 1-D input.
+        all-zero spectrum).
 
     See Also
     --------
@@ -56,28 +68,22 @@ def estimate_rank(singular_values, *, method="energy", threshold=None):
     --------
     >>> from svlearn import estimate_rank
     >>> s = [10.0, 5.0, 1.0, 0.1, 0.0]
-    >>> estimate_rank(s)
-    2
-    >>> estimate_rank(s, method="energy", threshold=0.999)
-    3
-    >>> estimate_rank(s, method="relative", threshold=0.05)
-    3
+    >>> estimate_rank([s])
+    array([2])
+    >>> estimate_rank([s], method="energy", threshold=0.999)
+    array([3])
+    >>> estimate_rank([s], method="relative", threshold=0.05)
+    array([3])
     >>> estimate_rank([s, [1.0, 1.0, 1.0, 1.0, 1.0]], method="elbow")
     array([2, 5])
     """
-    if method not in _DEFAULT_THRESHOLDS:
-        raise ValueError(
-            f"method must be one of {tuple(_DEFAULT_THRESHOLDS)}; got {method!r}."
-        )
+    # The allowed range of threshold depends on the method, which sklearn's
+    # per-parameter constraints cannot express: checked here.
     if threshold is None:
         threshold = _DEFAULT_THRESHOLDS[method]
     elif method == "elbow":
         raise ValueError(
             f"threshold must be None for method='elbow'; got threshold={threshold!r}."
-        )
-    elif not isinstance(threshold, numbers.Real) or isinstance(threshold, bool):
-        raise TypeError(
-            f"threshold must be a float or None; got threshold={threshold!r}."
         )
     elif method == "energy" and not 0 < threshold <= 1:
         raise ValueError(
@@ -93,15 +99,15 @@ def estimate_rank(singular_values, *, method="energy", threshold=None):
     S = check_array(
         singular_values,
         ensure_2d=False,
+        allow_nd=True,
         dtype=np.float64,
         input_name="singular_values",
     )
-    single = S.ndim == 1
-    S = np.atleast_2d(S)
-    if S.ndim != 2 or S.shape[1] == 0:
+    if S.ndim != 2:
+        hint = " For one spectrum s, pass np.reshape(s, (1, -1))." * (S.ndim == 1)
         raise ValueError(
-            "singular_values must have shape (n_values,) or (n_samples, "
-            f"n_values) with n_values >= 1; got shape {S.shape}."
+            "singular_values must be 2-D, of shape (n_samples, n_values), one "
+            f"spectrum per row; got shape {S.shape}.{hint}"
         )
     if (S < 0).any():
         raise ValueError("singular_values must be non-negative; got negative values.")
@@ -127,5 +133,4 @@ def estimate_rank(singular_values, *, method="energy", threshold=None):
         # Search r >= 1 only: a flat spectrum (concave error curve, no knee)
         # then gets full rank rather than 0.
         rank = 1 + np.argmax((chord - error)[:, 1:], axis=1)
-    rank = np.where(nonzero, rank, 0).astype(np.intp)
-    return int(rank[0]) if single else rank
+    return np.where(nonzero, rank, 0).astype(np.intp)

@@ -19,8 +19,9 @@ from skorch.dataset import ValidSplit
 
 from ._linalg import frobenius_norms, singular_values
 from ._mlp import _ACTIVATIONS, SpectrumMLP
+from ._recording import record_prediction_input
 from ._validation import (
-    IntegerInterval,
+    NonBoolInterval,
     check_targets,
     flatten_matrices,
     matrix_shape_of,
@@ -31,6 +32,8 @@ _LOSSES = {
     "l1": torch.nn.L1Loss,
     "huber": torch.nn.SmoothL1Loss,
 }
+_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
+_NON_NEGATIVE_INT = NonBoolInterval(Integral, 0, None, closed="left")
 # Matrices per forward pass in predict: large enough to amortise per-call
 # overhead, small enough to keep intermediates in cache and to bound the
 # memory that predict adds to its input (memmaps stream through it).
@@ -163,27 +166,30 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         # Its contents are checked against the data in fit (bespoke messages
         # that name the data's shape).
         "matrix_shape": [tuple, list, None],
-        "hidden_layer_sizes": ["array-like", IntegerInterval(1, None)],
+        "hidden_layer_sizes": [
+            "array-like",
+            _POSITIVE_INT,
+        ],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "head": [StrOptions({"subspace", "frobenius", "raw"})],
-        "n_components": [IntegerInterval(1, None)],
-        "n_iter": [IntegerInterval(0, None)],
+        "n_components": [_POSITIVE_INT],
+        "n_iter": [_NON_NEGATIVE_INT],
         "loss": [StrOptions(set(_LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [IntegerInterval(1, None)],
+        "batch_size": [_POSITIVE_INT],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions({"onecycle", "constant", "cosine"})],
-        "max_iter": [IntegerInterval(1, None)],
+        "max_iter": [_POSITIVE_INT],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [IntegerInterval(1, None)],
+        "n_iter_no_change": [_POSITIVE_INT],
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         # Which strings torch parses is checked in fit (sklearn's constraint
         # types cannot express it).
         "device": [str, torch.device],
-        "verbose": [IntegerInterval(0, None)],
+        "verbose": [_NON_NEGATIVE_INT],
         "warm_start": ["boolean"],
     }
 
@@ -515,6 +521,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 f"X holds {shape3d} matrices but the estimator was fitted on "
                 f"{self.matrix_shape_} matrices."
             )
+        record_prediction_input(self, X, self.matrix_shape_)
         module = self.net_.module_
         module.train(False)
         device = self._device()

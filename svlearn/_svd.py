@@ -2,47 +2,57 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """SVD-LIGHT (Algorithm 1 of the SV-Learn paper) and rank-k reconstruction."""
 
-import numbers
 import zlib
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
     OneToOneFeatureMixin,
     TransformerMixin,
+    _fit_context,
     clone,
 )
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_matrices, flatten_matrices, matrix_shape_of
+from ._validation import (
+    NonBoolInterval,
+    check_matrix_stack,
+    flatten_matrices,
+    matrix_shape_of,
+)
 
-_METHODS = ("faithful", "aligned", "projection")
-_SAMPLINGS = ("uniform", "norm")
+_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
+# resolve_matrix_shape checks the entries of a given shape.
+_MATRIX_SHAPE = [tuple, list, None]
 
 
-def _check_k(k, shape, name="k"):
-    """Raise unless ``1 <= k <= min(m, n)`` for matrices of ``shape``."""
+def _check_k_fits(k, shape):
+    """Raise unless ``k <= min(m, n)`` for matrices of ``shape``.
+
+    Bespoke: the upper bound depends on the data, which sklearn's parameter
+    constraints cannot see; the type and ``k >= 1`` are checked by them.
+    """
     limit = min(shape)
-    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
-        raise TypeError(
-            f"{name} must be an int with 1 <= {name} <= min(m, n) = {limit}; "
-            f"got {name}={k!r} of type {type(k).__name__}."
-        )
-    if not 1 <= k <= limit:
+    if k > limit:
         raise ValueError(
-            f"{name} must satisfy 1 <= {name} <= min(m, n) = {limit} for "
-            f"matrices of shape {tuple(shape)}; got {name}={k!r}."
+            f"k must satisfy 1 <= k <= min(m, n) = {limit} for matrices of "
+            f"shape {tuple(shape)}; got k={k!r}."
         )
 
 
-def _as_matrices(X, matrix_shape):
-    """Validate flat or 3-D ``X``; return float64 stack (n, m, n) and shape."""
-    X, shape = check_matrices(X, matrix_shape, dtype=np.float64)
-    return X.reshape(-1, *shape), shape
-
-
+@validate_params(
+    {
+        "X": ["array-like"],
+        "singular_values": ["array-like"],
+        "k": [_POSITIVE_INT],
+        "matrix_shape": _MATRIX_SHAPE,
+    },
+    prefer_skip_nested_validation=True,
+)
 def reconstruct(X, singular_values, *, k, matrix_shape=None):
     """Rank-``k`` reconstructions from true singular vectors and given values.
 
@@ -89,8 +99,8 @@ def reconstruct(X, singular_values, *, k, matrix_shape=None):
     >>> reconstruct(M, [[6.0, 2.0]], k=2)
     array([[6., 0., 0., 2.]])
     """
-    M, shape = _as_matrices(X, matrix_shape)
-    _check_k(k, shape)
+    M, shape = check_matrix_stack(X, matrix_shape)
+    _check_k_fits(k, shape)
     S = check_array(singular_values, dtype=np.float64, input_name="singular_values")
     if S.shape[0] != M.shape[0] or S.shape[1] < k:
         raise ValueError(
@@ -270,6 +280,15 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ((20, 8, 2), (20, 2), (20, 2, 8))
     """
 
+    _parameter_constraints = {
+        "k": [_POSITIVE_INT],
+        "regressor": [HasMethods(["predict"]), None],
+        "matrix_shape": _MATRIX_SHAPE,
+        "method": [StrOptions({"faithful", "aligned", "projection"})],
+        "sampling": [StrOptions({"uniform", "norm"})],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         *,
@@ -287,22 +306,10 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.sampling = sampling
         self.random_state = random_state
 
-    def _check_params(self):
-        errors = []
-        if self.method not in _METHODS:
-            errors.append(f"method must be one of {_METHODS}; got {self.method!r}.")
-        if self.sampling not in _SAMPLINGS:
-            errors.append(
-                f"sampling must be one of {_SAMPLINGS}; got {self.sampling!r}."
-            )
-        if errors:
-            raise ValueError(" ".join(errors))
-        if self.regressor is not None and not hasattr(self.regressor, "predict"):
-            raise TypeError(
-                "regressor must be None or an estimator with a predict method; "
-                f"got regressor={self.regressor!r}."
-            )
-
+    @_fit_context(
+        # The regressor is fitted (and validated) by its own fit.
+        prefer_skip_nested_validation=False
+    )
     def fit(self, X, y=None):
         """Fit (or adopt) the singular value regressor and check ``k``.
 
@@ -319,7 +326,6 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        self._check_params()
         X, shape3d = flatten_matrices(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         prefit = self.regressor is not None and _is_fitted(self.regressor)
@@ -327,7 +333,7 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             shape = tuple(self.regressor.matrix_shape_)
         else:
             shape = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
-        _check_k(self.k, shape)
+        _check_k_fits(self.k, shape)
         self.matrix_shape_ = tuple(int(d) for d in shape)
 
         rng = check_random_state(self.random_state)

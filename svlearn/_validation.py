@@ -1,6 +1,17 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Input handling: matrix shapes of flattened or stacked input, and targets."""
+"""Input handling: matrices given flat, stacked or as a list, and targets.
+
+Every public entry point of svlearn validates its matrices here, in one of two
+layouts:
+
+- :func:`check_matrices` / :func:`check_matrix_stack`: estimators, metrics,
+  SVD and plots take matrices *as samples*: a 2-D array is ``n_samples``
+  flattened matrices (``matrix_shape`` says their shape), a 3-D array a stack.
+- :func:`check_matrix_stacks`: windowing takes matrices *to cut*: a 2-D array
+  is **one** matrix, a 3-D array a stack, and a list a set of matrices of any
+  sizes.
+"""
 
 import math
 import numbers
@@ -108,11 +119,130 @@ def matrix_shape_of(shape3d, matrix_shape, n_features):
     return shape3d
 
 
-def check_matrices(X, matrix_shape=None, dtype=(np.float64, np.float32)):
+def check_matrices(
+    X, matrix_shape=None, dtype=(np.float64, np.float32), *, ensure_all_finite=True
+):
     """Validate flat or 3-D ``X``; return it flattened, with the matrix shape."""
     X, shape3d = flatten_matrices(X)
-    X = check_array(X, dtype=dtype)
+    X = check_array(X, dtype=dtype, ensure_all_finite=ensure_all_finite)
     return X, matrix_shape_of(shape3d, matrix_shape, X.shape[1])
+
+
+def check_matrix_stack(
+    X, matrix_shape=None, *, dtype=np.float64, ensure_all_finite=True
+):
+    """Validate flat or 3-D ``X``; return a 3-D stack and the matrix shape.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+        Matrices flattened in row-major order, or stacked.
+    matrix_shape : tuple of two ints or None, default=None
+        Shape of the matrices of a flat ``X``; see :func:`resolve_matrix_shape`.
+    dtype : data-type or tuple of data-types, default=np.float64
+        As in :func:`sklearn.utils.check_array`.
+    ensure_all_finite : bool, default=True
+        Whether NaN and infinite entries raise (plots show them instead).
+
+    Returns
+    -------
+    stack : ndarray of shape (n_samples, m, n)
+    shape : tuple of two ints
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._validation import check_matrix_stack
+    >>> stack, shape = check_matrix_stack(np.ones((2, 6)), (2, 3))
+    >>> stack.shape, shape
+    ((2, 2, 3), (2, 3))
+    """
+    X, shape = check_matrices(
+        X, matrix_shape, dtype=dtype, ensure_all_finite=ensure_all_finite
+    )
+    return X.reshape(-1, *shape), shape
+
+
+def _check_one_matrix(M, input_name):
+    # Non-finite values are kept: windowing does no arithmetic, and the
+    # downstream estimator decides what to do with them.
+    return check_array(
+        M,
+        dtype="numeric",
+        ensure_all_finite=False,
+        ensure_2d=True,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+        input_name=input_name,
+    )
+
+
+def check_matrix_stacks(X):
+    """Validate matrices to cut windows from; return them as 3-D stacks.
+
+    A 2-D array-like is **one** matrix, a 3-D array a stack of matrices of one
+    shape, and a list (or tuple, or 1-D object array) of 2-D array-likes a set
+    of matrices of any sizes. Numeric arrays are not copied.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_cols) or (n_matrices, n_rows, n_cols), \
+            or list of array-like of shape (n_rows_i, n_cols_i)
+        The matrices.
+
+    Returns
+    -------
+    stacks : list of ndarray of shape (n_matrices_j, n_rows_j, n_cols_j)
+        Matrices of one shape stacked together, in input order: a 3-D ``X``
+        is one stack, a 2-D ``X`` one stack of one matrix, and a list one
+        stack per matrix (views, not copies).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._validation import check_matrix_stacks
+    >>> [s.shape for s in check_matrix_stacks(np.zeros((3, 4, 5)))]
+    [(3, 4, 5)]
+    >>> [s.shape for s in check_matrix_stacks([np.zeros((2, 2)), np.zeros((4, 3))])]
+    [(1, 2, 2), (1, 4, 3)]
+    """
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+        # An object array holding matrices, as produced by indexing a ragged set.
+        X = list(X)
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ValueError(
+                "X is an empty list; expected at least one 2-D matrix to window."
+            )
+        if all(np.ndim(item) == 2 for item in X):
+            return [
+                _check_one_matrix(item, f"X[{i}]")[np.newaxis]
+                for i, item in enumerate(X)
+            ]
+    X = check_array(
+        X,
+        dtype="numeric",
+        ensure_all_finite=False,
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_min_samples=1,
+        input_name="X",
+    )
+    if X.ndim == 2:
+        return [_check_one_matrix(X, "X")[np.newaxis]]
+    if X.ndim == 3:
+        if X.shape[1] == 0 or X.shape[2] == 0:
+            raise ValueError(
+                f"X is a stack of empty matrices of shape {X.shape}; each matrix "
+                "needs at least one row and one column."
+            )
+        return [X]
+    raise ValueError(
+        "X must be one 2-D matrix, a 3-D stack of matrices of shape "
+        "(n_matrices, n_rows, n_cols) or a list of 2-D matrices; got an array "
+        f"of shape {X.shape}. Reshape your data, e.g. X.reshape(1, -1) for a "
+        "matrix with one row."
+    )
 
 
 def check_targets(estimator, X, y, shape):
@@ -155,22 +285,24 @@ def check_targets(estimator, X, y, shape):
     return y_2d, y.ndim == 1
 
 
-class IntegerInterval(Interval):
-    """``Interval(Integral, ...)`` that rejects bools.
+class NonBoolInterval(Interval):
+    """sklearn's ``Interval`` constraint, with bools rejected.
 
-    scikit-learn's Integral intervals accept ``True``, because bool subclasses
-    int; a flag passed for a count is almost always a mistake.
+    ``bool`` is an ``int`` subclass, so ``Interval(Integral, ...)`` lets
+    ``k=True`` through as ``1``; a bool passed for a count is almost surely a
+    mistake. Use it in ``_parameter_constraints`` and ``validate_params``
+    wherever ``Interval`` would be used for a number.
 
     Examples
     --------
-    >>> from svlearn._validation import IntegerInterval
-    >>> constraint = IntegerInterval(0, None)
-    >>> constraint.is_satisfied_by(2), constraint.is_satisfied_by(True)
+    >>> from numbers import Integral
+    >>> from svlearn._validation import NonBoolInterval
+    >>> constraint = NonBoolInterval(Integral, 1, None, closed="left")
+    >>> constraint.is_satisfied_by(3), constraint.is_satisfied_by(True)
     (True, False)
     """
 
-    def __init__(self, left, right, *, closed="left"):
-        super().__init__(numbers.Integral, left, right, closed=closed)
-
     def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)

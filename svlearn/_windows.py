@@ -2,220 +2,194 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Cut fixed-size windows out of matrices ("windowing", as in the SV-Learn paper)."""
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import validate_params
+
+from ._validation import NonBoolInterval, check_matrix_stacks
 
 __all__ = ["MatrixWindowTransformer", "extract_windows", "n_windows"]
 
-# Windows are gathered in chunks of this many rows of output so that the only
+# Windows are gathered in chunks of this many bytes of output so that the only
 # temporary buffer on top of the output is bounded (a few MiB), whatever the
 # number of windows.
 _CHUNK_BYTES = 8 * 2**20
 
+# Shared by MatrixWindowTransformer and the functions. An int or a pair:
+# sklearn has no constraint for "pair of positive ints", so "array-like" lets
+# pairs through to _positive_pairs, which checks their contents.
+_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
+_SIZE_PAIR = [_POSITIVE_INT, "array-like"]
+_WINDOW_PARAMS = {
+    "window_shape": _SIZE_PAIR,
+    "strides": _SIZE_PAIR,
+    "max_windows": [_POSITIVE_INT, None],
+    "random_state": ["random_state"],
+}
 
-def _check_pair(value, name):
-    """Return ``value`` as a pair of positive ints, accepting a single int."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    try:
+
+def _positive_pairs(**named_values):
+    """Return each value as a pair of positive ints, accepting a single int.
+
+    Bespoke messages: sklearn's validation only knows the value is
+    "array-like", while the user needs to hear "two positive ints". Every bad
+    pair is reported in one raise; TypeError wins if any type is wrong.
+    """
+    pairs, errors = [], []
+    for name, value in named_values.items():
+        if isinstance(value, Integral) and not isinstance(value, bool):
+            value = (value, value)
         pair = tuple(value)
-    except TypeError:
-        pair = None
-    if (
-        pair is None
-        or len(pair) != 2
-        or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
-        )
-    ):
-        raise TypeError(
-            f"{name} must be an int or a tuple of two ints, got {value!r} instead."
-        )
-    if min(pair) < 1:
-        raise ValueError(
-            f"{name} must contain positive integers, got {value!r} instead."
-        )
-    return int(pair[0]), int(pair[1])
-
-
-def _check_params(window_shape, strides, max_windows):
-    """Validate the windowing parameters, collecting every problem."""
-    errors = []
-    pairs = []
-    for value, name in ((window_shape, "window_shape"), (strides, "strides")):
-        try:
-            pairs.append(_check_pair(value, name))
-        except (TypeError, ValueError) as exc:
-            errors.append(exc)
-    if max_windows is not None:
-        if not isinstance(max_windows, numbers.Integral) or isinstance(
-            max_windows, bool
+        if len(pair) != 2 or not all(
+            isinstance(v, Integral) and not isinstance(v, bool) for v in pair
         ):
             errors.append(
                 TypeError(
-                    f"max_windows must be None or an int, got {max_windows!r} instead."
+                    f"{name} must be an int or a tuple of two ints, got {value!r} "
+                    "instead."
                 )
             )
-        elif max_windows < 1:
+        elif min(pair) < 1:
             errors.append(
-                ValueError(f"max_windows must be >= 1 or None, got {max_windows!r}.")
+                ValueError(
+                    f"{name} must contain positive integers, got {value!r} instead."
+                )
             )
+        else:
+            pairs.append((int(pair[0]), int(pair[1])))
     if errors:
-        # One raise for all problems; TypeError wins if any type is wrong.
-        kind = (
-            TypeError if any(isinstance(e, TypeError) for e in errors) else ValueError
-        )
+        kind = ValueError
+        if any(isinstance(e, TypeError) for e in errors):
+            kind = TypeError
         raise kind(" ".join(str(e) for e in errors))
-    return pairs[0], pairs[1]
+    return pairs
 
 
-def _as_matrices(X):
-    """Return the input as a validated 3-D stack or list of 2-D arrays.
-
-    A 2-D array-like is one matrix, a 3-D array a stack of matrices, and a list
-    (or tuple) whose items are all 2-D a collection of matrices of any sizes.
-    Arrays are not copied when they already have a numeric dtype.
-    """
-    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
-        # An object array holding matrices, as produced by indexing a ragged set.
-        X = list(X)
-    if isinstance(X, (list, tuple)):
-        if len(X) == 0:
-            raise ValueError(
-                "X is an empty list; expected at least one 2-D matrix to window."
-            )
-        if all(np.ndim(item) == 2 for item in X):
-            return [_check_matrix(item, f"X[{i}]") for i, item in enumerate(X)]
-    X = check_array(
-        X,
-        dtype="numeric",
-        ensure_all_finite=False,
-        ensure_2d=False,
-        allow_nd=True,
-        ensure_min_samples=1,
-        input_name="X",
-    )
-    if X.ndim == 2:
-        return [_check_matrix(X, "X")]
-    if X.ndim == 3:
-        if X.shape[1] == 0 or X.shape[2] == 0:
-            raise ValueError(
-                f"X is a stack of empty matrices of shape {X.shape}; each matrix "
-                "needs at least one row and one column."
-            )
-        return X
-    raise ValueError(
-        "X must be one 2-D matrix, a 3-D stack of matrices of shape "
-        "(n_matrices, n_rows, n_cols) or a list of 2-D matrices; got an array "
-        f"of shape {X.shape}. Reshape your data, e.g. X.reshape(1, -1) for a "
-        "matrix with one row."
-    )
-
-
-def _check_matrix(M, input_name):
-    # Non-finite values are copied through unchanged: windowing does no
-    # arithmetic, and the downstream estimator decides what to do with them.
-    return check_array(
-        M,
-        dtype="numeric",
-        ensure_all_finite=False,
-        ensure_2d=True,
-        ensure_min_samples=1,
-        ensure_min_features=1,
-        input_name=input_name,
-    )
-
-
-def _grid_shapes(matrices, window_shape, strides):
-    """Number of window offsets along rows and columns of each matrix."""
+def _window_grids(stacks, window_shape, strides):
+    """Number of window positions (down, across) in the matrices of each stack."""
     (m, n), (sr, sc) = window_shape, strides
-    is_stack = isinstance(matrices, np.ndarray)
-    shapes = [matrices.shape[1:]] if is_stack else [M.shape for M in matrices]
-    for i, (n_rows, n_cols) in enumerate(shapes):
+    for i, stack in enumerate(stacks):
+        n_rows, n_cols = stack.shape[1:]
         if m > n_rows or n > n_cols:
-            if is_stack:
+            if len(stack) > 1:
                 which = "the matrices of X"
             else:
-                which = "X" if len(matrices) == 1 else f"matrix {i} of X"
+                which = "X" if len(stacks) == 1 else f"matrix {i} of X"
             raise ValueError(
                 f"window_shape={window_shape} is larger than {which}, of shape "
                 f"{(n_rows, n_cols)} (n_samples = {n_rows}, n_features = {n_cols}); "
                 "each window must fit inside every matrix."
             )
-    grids = [((h - m) // sr + 1, (w - n) // sc + 1) for h, w in shapes]
-    return grids * len(matrices) if is_stack else grids
+    return [((s.shape[1] - m) // sr + 1, (s.shape[2] - n) // sc + 1) for s in stacks]
 
 
-def _draw(n_population, n_draws, random_state):
-    """Draw ``n_draws`` distinct sorted ints in [0, n_population).
-
-    Memory is O(n_draws), never O(n_population): the population of windows of
-    a large matrix at stride 1 can be billions, far more than is ever drawn.
-    """
-    rng = check_random_state(random_state)
-    if 2 * n_draws > n_population:
-        # Few windows are left out: draw those instead and keep the others.
-        # The population is then at most twice the output, so arange is cheap.
-        left_out = _draw(n_population, n_population - n_draws, rng)
-        keep = np.ones(n_population, dtype=bool)
-        keep[left_out] = False
-        return np.flatnonzero(keep)
-    drawn = np.empty(0, dtype=np.int64)
-    while drawn.size < n_draws:
-        # Draws with replacement, deduplicated; by symmetry the distinct set
-        # is a uniformly random subset of its size.
-        more = rng.randint(0, n_population, size=n_draws - drawn.size, dtype=np.int64)
-        drawn = np.union1d(drawn, more)
-    if drawn.size > n_draws:
-        drawn = np.sort(rng.choice(drawn, size=n_draws, replace=False))
-    return drawn
-
-
-def _plan(X, window_shape, strides, max_windows, random_state):
-    """Validate everything and pick the windows, without extracting any.
-
-    Returns the matrices (a 3-D stack or a list), the grid of window positions
-    of each, and either None (every window) or the picked windows as sorted
-    (matrix, row position, column position) index arrays; positions times the
-    strides are the offsets.
-    """
-    window_shape, strides = _check_params(window_shape, strides, max_windows)
-    matrices = _as_matrices(X)
-    grids = _grid_shapes(matrices, window_shape, strides)
-    counts = np.array([r * c for r, c in grids], dtype=np.int64)
-    total = int(counts.sum())
-    picked = None
-    if max_windows is not None and max_windows < total:
-        flat = _draw(total, max_windows, random_state)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        which = np.searchsorted(starts, flat, side="right") - 1
-        local = flat - starts[which]
-        n_cols = np.array([c for _, c in grids], dtype=np.int64)[which]
-        picked = (which, local // n_cols, local % n_cols)
-    return matrices, window_shape, strides, grids, picked
-
-
-def _all_positions(grids):
-    """(matrix, row position, column position) of every window, in order."""
-    n_cols = np.array([c for _, c in grids], dtype=np.int64)
-    counts = np.array([r * c for r, c in grids], dtype=np.int64)
-    which = np.repeat(np.arange(len(grids)), counts)
-    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return which, local // n_cols[which], local % n_cols[which]
-
-
-def _origins(positions, strides):
-    which, rows, cols = positions
-    return np.column_stack([which, rows * strides[0], cols * strides[1]]).astype(
-        np.int64, copy=False
+def _windows_per_stack(stacks, grids):
+    return np.array(
+        [len(s) * down * across for s, (down, across) in zip(stacks, grids)],
+        dtype=np.int64,
     )
 
 
-def _gather(view, index, out):
+def _draw_windows(n_total, max_windows, random_state):
+    """Sorted numbers of ``max_windows`` windows drawn without replacement.
+
+    numpy's ``Generator.choice`` uses Floyd's algorithm when few of many are
+    drawn, so memory is O(max_windows), never O(n_total): the windows of a
+    large matrix at stride 1 can be billions. (sklearn's
+    ``sample_without_replacement`` does the same but about 15x slower.)
+    """
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_total, size=max_windows, replace=False, shuffle=False))
+
+
+class _WindowLayout:
+    """Where the windows of some matrices are, without copying any.
+
+    Windows are numbered stack by stack, then matrix by matrix, then by row
+    and column position: ``selected`` holds the numbers of the windows to
+    return (sorted), or None for every window.
+    """
+
+    def __init__(self, X, window_shape, strides, max_windows, random_state):
+        self.window_shape, self.strides = _positive_pairs(
+            window_shape=window_shape, strides=strides
+        )
+        self.stacks = check_matrix_stacks(X)
+        self.grids = _window_grids(self.stacks, self.window_shape, self.strides)
+        counts = _windows_per_stack(self.stacks, self.grids)
+        self.first_window = np.concatenate([[0], np.cumsum(counts)])
+        n_total = int(self.first_window[-1])
+        self.selected = None
+        if max_windows is not None and max_windows < n_total:
+            self.selected = _draw_windows(n_total, max_windows, random_state)
+
+    @property
+    def n_windows(self):
+        if self.selected is None:
+            return int(self.first_window[-1])
+        return len(self.selected)
+
+    def windows_of_stacks(self):
+        """Yield, per stack, its index, its slice of output rows and its windows.
+
+        The windows are None when every window is returned, else the numbers
+        of the selected ones within the stack.
+        """
+        if self.selected is None:
+            bounds = self.first_window
+        else:
+            bounds = np.searchsorted(self.selected, self.first_window)
+        for j in range(len(self.stacks)):
+            rows = slice(int(bounds[j]), int(bounds[j + 1]))
+            local = None
+            if self.selected is not None:
+                local = self.selected[rows] - self.first_window[j]
+            yield j, rows, local
+
+    def positions(self, j, local):
+        """(matrix, row position, column position) of windows of stack ``j``."""
+        down, across = self.grids[j]
+        if local is None:
+            local = np.arange(len(self.stacks[j]) * down * across)
+        matrix, within = np.divmod(local, down * across)
+        return (matrix, *np.divmod(within, across))
+
+    def copy_windows(self):
+        """The selected windows, flattened, one per row."""
+        m, n = self.window_shape
+        sr, sc = self.strides
+        dtype = np.result_type(*self.stacks)
+        out = np.empty((self.n_windows, m * n), dtype=dtype)
+        for j, rows, local in self.windows_of_stacks():
+            # A read-only strided view of shape (n_matrices, down, across, m, n):
+            # nothing is copied until written into out.
+            view = sliding_window_view(self.stacks[j], (m, n), axis=(1, 2))
+            view = view[:, ::sr, ::sc]
+            if local is None:
+                # Every window, in order: one write, no temporary.
+                out[rows].reshape(view.shape)[...] = view
+            else:
+                _gather_windows(view, self.positions(j, local), out[rows])
+        return out
+
+    def origins(self):
+        """Source matrix, top row and left column of each selected window."""
+        first_matrix = np.cumsum([0] + [len(s) for s in self.stacks])
+        out = np.empty((self.n_windows, 3), dtype=np.int64)
+        for j, rows, local in self.windows_of_stacks():
+            matrix, down, across = self.positions(j, local)
+            out[rows, 0] = first_matrix[j] + matrix
+            out[rows, 1] = down * self.strides[0]
+            out[rows, 2] = across * self.strides[1]
+        return out
+
+
+def _gather_windows(view, index, out):
     """Copy ``view[index[0][k], index[1][k], ...]`` flattened into ``out[k]``.
 
     Fancy indexing copies its result, so gathering in chunks bounds that
@@ -228,55 +202,27 @@ def _gather(view, index, out):
     return out
 
 
-def _windows_at(M, row_offsets, col_offsets, window_shape, dtype=None):
-    """Flattened windows of the 2-D array ``M`` whose top-left entries are given."""
+def windows_at_offsets(M, row_offsets, col_offsets, window_shape, dtype=None):
+    """Flattened windows of the 2-D array ``M`` whose top-left entries are given.
+
+    For callers that pick the offsets themselves (the paper's Spambase
+    protocol); no validation.
+    """
     M = np.asarray(M)
     m, n = window_shape
     out = np.empty((len(row_offsets), m * n), dtype=dtype or M.dtype)
     view = sliding_window_view(M, (m, n))
-    return _gather(view, (row_offsets, col_offsets), out)
+    return _gather_windows(view, (row_offsets, col_offsets), out)
 
 
-def _extract(X, window_shape, strides, max_windows, random_state, return_origins):
-    matrices, (m, n), (sr, sc), grids, picked = _plan(
-        X, window_shape, strides, max_windows, random_state
-    )
-    n_out = sum(r * c for r, c in grids) if picked is None else len(picked[0])
-    if isinstance(matrices, np.ndarray):
-        dtype = matrices.dtype
-    else:
-        dtype = np.result_type(*matrices)
-    out = np.empty((n_out, m * n), dtype=dtype)
-
-    if isinstance(matrices, np.ndarray):
-        # One read-only strided view of the whole stack, shape
-        # (n_matrices, n_r, n_c, m, n): no data is copied until written to out.
-        view = sliding_window_view(matrices, (m, n), axis=(1, 2))[:, ::sr, ::sc]
-        if picked is None:
-            out.reshape(view.shape)[...] = view
-        else:
-            _gather(view, picked, out)
-    else:
-        bounds = None
-        if picked is not None:
-            # Picked windows are sorted by matrix: one slice per matrix.
-            bounds = np.searchsorted(picked[0], np.arange(len(matrices) + 1))
-        start = 0
-        for i, (M, (n_r, n_c)) in enumerate(zip(matrices, grids)):
-            view = sliding_window_view(M, (m, n))[::sr, ::sc]
-            if picked is None:
-                # Writing the view straight into the output avoids a temporary.
-                out[start : start + n_r * n_c].reshape(view.shape)[...] = view
-                start += n_r * n_c
-            else:
-                a, b = bounds[i], bounds[i + 1]
-                _gather(view, (picked[1][a:b], picked[2][a:b]), out[a:b])
-    if return_origins:
-        positions = _all_positions(grids) if picked is None else picked
-        return out, _origins(positions, (sr, sc))
-    return out
-
-
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        **_WINDOW_PARAMS,
+        "return_origins": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def extract_windows(
     X,
     window_shape=(32, 32),
@@ -363,9 +309,21 @@ def extract_windows(
     >>> extract_windows(stack, (32, 32), strides=4, max_windows=5).shape
     (5, 1024)
     """
-    return _extract(X, window_shape, strides, max_windows, random_state, return_origins)
+    layout = _WindowLayout(X, window_shape, strides, max_windows, random_state)
+    windows = layout.copy_windows()
+    if return_origins:
+        return windows, layout.origins()
+    return windows
 
 
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "window_shape": _SIZE_PAIR,
+        "strides": _SIZE_PAIR,
+    },
+    prefer_skip_nested_validation=True,
+)
 def n_windows(X, window_shape=(32, 32), *, strides=(1, 1)):
     """Count the windows of each matrix without extracting them.
 
@@ -396,9 +354,13 @@ def n_windows(X, window_shape=(32, 32), *, strides=(1, 1)):
     >>> n_windows([np.zeros((40, 40)), np.zeros((32, 64))], 32, strides=8)
     array([4, 5])
     """
-    window_shape, strides = _check_params(window_shape, strides, None)
-    grids = _grid_shapes(_as_matrices(X), window_shape, strides)
-    return np.array([r * c for r, c in grids], dtype=np.int64)
+    layout = _WindowLayout(X, window_shape, strides, None, None)
+    return np.concatenate(
+        [
+            np.full(len(stack), down * across, dtype=np.int64)
+            for stack, (down, across) in zip(layout.stacks, layout.grids)
+        ]
+    )
 
 
 class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
@@ -473,6 +435,8 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
            [ 0,  0, 16]])
     """
 
+    _parameter_constraints = dict(_WINDOW_PARAMS)
+
     def __init__(
         self,
         *,
@@ -503,11 +467,16 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
         self : object
             The transformer itself.
         """
-        window_shape, strides = _check_params(
-            self.window_shape, self.strides, self.max_windows
-        )
-        _grid_shapes(_as_matrices(X), window_shape, strides)
+        self._layout(X)
         return self
+
+    def _layout(self, X):
+        # Stateless, so transform may come without fit: every entry point
+        # validates (sklearn's _validate_params, as _fit_context would).
+        self._validate_params()
+        return _WindowLayout(
+            X, self.window_shape, self.strides, self.max_windows, self.random_state
+        )
 
     def transform(self, X):
         """Return the windows of ``X``, one flattened window per row.
@@ -525,14 +494,7 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
             offset, then column offset. ``n_windows`` is the total number of
             windows, or ``max_windows`` if that is smaller.
         """
-        return _extract(
-            X,
-            self.window_shape,
-            self.strides,
-            self.max_windows,
-            self.random_state,
-            return_origins=False,
-        )
+        return self._layout(X).copy_windows()
 
     def window_origins(self, X):
         """Return where each window of :meth:`transform` comes from.
@@ -553,11 +515,7 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
             For each window, the index of its source matrix in ``X`` and the
             row and column of its top-left entry in that matrix.
         """
-        _, _, strides, grids, picked = _plan(
-            X, self.window_shape, self.strides, self.max_windows, self.random_state
-        )
-        positions = _all_positions(grids) if picked is None else picked
-        return _origins(positions, strides)
+        return self._layout(X).origins()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

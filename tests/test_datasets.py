@@ -12,6 +12,7 @@ import pickle
 import shutil
 import tarfile
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from svlearn.datasets import (
     load_matrices,
     load_sample_windows,
     load_spambase,
+    row_block_window_split,
     spambase_protocol,
 )
 
@@ -52,6 +54,8 @@ def offline(monkeypatch, tmp_path):
         raise AssertionError(f"tests must not download {url}")
 
     monkeypatch.setattr(_base, "_fetch_file", no_network)
+    # A corrupted download is retried after a pause; not needed here.
+    monkeypatch.setattr(_base, "_DOWNLOAD_RETRIES", 0)
     monkeypatch.delenv("SVLEARN_DATA", raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
 
@@ -223,6 +227,27 @@ def test_cifar10_download_verifies_checksum(tmp_path, monkeypatch):
     assert (home / "cifar-10-python.tar.gz").exists()
     # Present now: loading again does not download.
     load_cifar10(data_home=home, download=True)
+    assert len(calls) == 2
+
+
+def test_corrupted_download_is_retried_by_pooch(tmp_path, monkeypatch):
+    import pooch.core
+
+    source, _ = _write_cifar(tmp_path / "server")
+    served = iter([b"truncated", source.read_bytes()])
+    calls = []
+
+    def flaky_fetch(url, path):
+        calls.append(url)
+        Path(path).write_bytes(next(served))
+
+    monkeypatch.setattr(_base, "_fetch_file", flaky_fetch)
+    monkeypatch.setattr(_base, "_DOWNLOAD_RETRIES", 1)
+    monkeypatch.setattr(pooch.core.time, "sleep", lambda seconds: None)
+    md5 = hashlib.md5(source.read_bytes()).hexdigest()
+    monkeypatch.setattr(_cifar10, "CIFAR10_MD5", md5)
+    home = tmp_path / "home"
+    assert load_cifar10(data_home=home).images.shape == (5 * N_PER_BATCH, 32, 32)
     assert len(calls) == 2
 
 
@@ -474,3 +499,56 @@ def test_cifar10_protocol_from_file(tmp_path):
         ValueError, match="n_test must be an int between 1 and n_images - 1 = 49"
     ):
         cifar10_protocol(path=tmp_path / "gray.npz", n_test=50)
+
+
+# --- generic leak-free split of one matrix ------------------------------------
+
+
+def test_row_block_window_split_is_leak_free_and_complete():
+    rng = np.random.RandomState(0)
+    matrix = rng.rand(130, 11)
+    split = row_block_window_split(
+        matrix, window_shape=(8, 4), strides=(1, 2), n_blocks=5, random_state=0
+    )
+    assert split.matrix_shape == (8, 4)
+    for X, origins in (
+        (split.X_train, split.origins_train),
+        (split.X_test, split.origins_test),
+    ):
+        for window, (r, c) in zip(X, origins):
+            np.testing.assert_array_equal(window, matrix[r : r + 8, c : c + 4].ravel())
+    rows_train = {r + i for r in split.origins_train[:, 0] for i in range(8)}
+    rows_test = {r + i for r in split.origins_test[:, 0] for i in range(8)}
+    assert rows_train and rows_test and not rows_train & rows_test
+    # The full sweep, unlike the paper's protocol: the last row offset is kept
+    # when its rows fall on one side.
+    n_offsets = (130 - 8 + 1) * len(range(0, 11 - 4 + 1, 2))
+    n_straddling = n_offsets - len(split.X_train) - len(split.X_test)
+    held_out_blocks = 1  # round(0.15 * 5)
+    assert 0 < n_straddling <= (2 * held_out_blocks) * 7 * 4
+    assert 122 in set(split.origins_train[:, 0]) | set(split.origins_test[:, 0])
+
+
+def test_row_block_window_split_differs_from_the_paper_protocol_by_one_offset():
+    matrix = np.random.RandomState(1).rand(4601, 58)
+    ours = row_block_window_split(matrix, n_blocks=20, random_state=0)
+    paper = spambase_protocol(matrix, split="row_blocks", random_state=0)
+    last = 4601 - 32
+    assert last in set(ours.origins_train[:, 0]) | set(ours.origins_test[:, 0])
+    assert last not in set(paper.origins_train[:, 0]) | set(paper.origins_test[:, 0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_blocks=1), "'n_blocks' parameter"),
+        (dict(n_blocks=True), "'n_blocks' parameter"),
+        (dict(test_size=1.0), "'test_size' parameter"),
+        (dict(window_shape=(0, 2)), "window_shape must contain positive"),
+        (dict(n_blocks=11), "too many for a matrix with 40 rows"),
+        (dict(window_shape=(8, 9)), r"larger than the matrix, of shape \(40, 6\)"),
+    ],
+)
+def test_row_block_window_split_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        row_block_window_split(np.zeros((40, 6)), **{"window_shape": 4, **kwargs})

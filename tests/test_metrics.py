@@ -34,6 +34,8 @@ def test_nmse_is_per_matrix_eq1_then_averaged():
 def test_mae_is_per_matrix_mean_then_averaged():
     np.testing.assert_allclose(mae_per_matrix(Y_TRUE, Y_PRED), [2 / 3, 1 / 3])
     assert mae(Y_TRUE, Y_PRED) == pytest.approx(mean_absolute_error(Y_TRUE, Y_PRED))
+    assert mae(Y_TRUE, Y_PRED, sample_weight=[1, 0]) == pytest.approx(2 / 3)
+    assert mae(Y_TRUE, Y_PRED, sample_weight=[1, 3]) == pytest.approx(5 / 12)
 
 
 def test_zero_spectrum():

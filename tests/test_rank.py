@@ -5,6 +5,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
 
 from svlearn import estimate_rank, singular_values
 
@@ -26,28 +27,36 @@ def test_planted_rank_matrices(method, rank):
 def test_energy_threshold_matches_truncation_error():
     s = np.array([4.0, 2.0, 1.0, 0.5, 0.25])
     for threshold in (0.5, 0.8, 0.95, 0.99, 0.999, 1.0):
-        r = estimate_rank(s, threshold=threshold)
+        (r,) = estimate_rank([s], threshold=threshold)
         kept = (s[:r] ** 2).sum() / (s**2).sum()
         assert kept >= threshold - 1e-12
         assert r == 1 or (s[: r - 1] ** 2).sum() / (s**2).sum() < threshold
 
 
 def test_relative_tolerance_and_ordering():
-    s = [0.05, 10.0, 0.2, 1.0]  # unsorted on purpose
-    assert estimate_rank(s, method="relative", threshold=0.01) == 3
-    assert estimate_rank(s, method="relative", threshold=0.1) == 1
-    assert estimate_rank(s, method="relative", threshold=0.0) == 4
+    s = [[0.05, 10.0, 0.2, 1.0]]  # unsorted on purpose
+    assert estimate_rank(s, method="relative", threshold=0.01) == [3]
+    assert estimate_rank(s, method="relative", threshold=0.1) == [1]
+    assert estimate_rank(s, method="relative", threshold=0.0) == [4]
 
 
 def test_elbow_geometric_spectrum_and_flat_spectrum():
     # Fast decay then a floor: the knee is at the end of the fast decay.
     s = np.r_[100.0 * 0.3 ** np.arange(4), np.full(28, 0.01)]
-    assert estimate_rank(s, method="elbow") in (2, 3)
-    assert estimate_rank(np.ones(8), method="elbow") == 8
+    assert estimate_rank([s], method="elbow")[0] in (2, 3)
+    assert estimate_rank(np.ones((1, 8)), method="elbow") == [8]
 
 
-def test_output_types_and_zero_spectrum():
-    assert isinstance(estimate_rank([3.0, 1.0]), int)
+@pytest.mark.parametrize("shape", [(5,), (2, 3, 4)])
+def test_non_2d_input_is_rejected_with_a_hint(shape):
+    match = r"must be 2-D, of shape \(n_samples, n_values\).*got shape"
+    if len(shape) == 1:
+        match += r".*np.reshape\(s, \(1, -1\)\)"
+    with pytest.raises(ValueError, match=match):
+        estimate_rank(np.ones(shape))
+
+
+def test_output_type_and_zero_spectrum():
     ranks = estimate_rank(np.array([[3.0, 0.0], [0.0, 0.0]]), method="elbow")
     assert ranks.dtype.kind == "i"
     assert_array_equal(ranks, [1, 0])
@@ -56,7 +65,7 @@ def test_output_types_and_zero_spectrum():
 @pytest.mark.parametrize(
     "kwargs, err, match",
     [
-        (dict(method="knee"), ValueError, "method must be one of .* got 'knee'"),
+        (dict(method="knee"), InvalidParameterError, "'method' parameter.*'knee'"),
         (dict(threshold=0.0), ValueError, r"in \(0, 1\] .* got threshold=0.0"),
         (
             dict(method="relative", threshold=1.0),
@@ -64,14 +73,15 @@ def test_output_types_and_zero_spectrum():
             r"in \[0, 1\) .* got threshold=1.0",
         ),
         (dict(method="elbow", threshold=0.5), ValueError, "must be None"),
-        (dict(threshold="high"), TypeError, "threshold must be a float"),
+        (dict(threshold="high"), InvalidParameterError, "'threshold' parameter"),
+        (dict(threshold=1.5), InvalidParameterError, r"1.0\] or None. Got 1.5"),
     ],
 )
 def test_parameter_validation(kwargs, err, match):
     with pytest.raises(err, match=match):
-        estimate_rank([2.0, 1.0], **kwargs)
+        estimate_rank([[2.0, 1.0]], **kwargs)
 
 
 def test_negative_values_are_rejected():
     with pytest.raises(ValueError, match="non-negative"):
-        estimate_rank([2.0, -1.0])
+        estimate_rank([[2.0, -1.0]])

@@ -7,14 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from svlearn._reproduce import (
-    PAPER_TABLE_I,
-    Experiment,
-    RandomSpectrumBaseline,
-    load_experiments,
-    models,
-    reproduce,
-)
+from svlearn._baselines import RandomSpectrumBaseline
+from svlearn._paper import PAPER_TABLE_I
+from svlearn._reproduce import Experiment, load_experiments, models, reproduce
 
 
 def test_paper_table_i_numbers():
@@ -96,8 +91,11 @@ def test_load_single_matrix_windows_split_by_row_blocks(tmp_path):
     assert exp.matrix_shape == (32, 32)
     assert exp.X_train.shape[1] == exp.X_test.shape[1] == 1024
     assert "of 12 blocks held out" in exp.protocol  # 400 // 32 blocks
-    # Windows straddling a train/test boundary are dropped...
-    assert len(exp.X_train) + len(exp.X_test) < (400 - 32) * (40 - 31)
+    # Windows straddling a train/test boundary are dropped from the full
+    # sweep of offsets (the last row offset included, unlike Spambase's)...
+    assert len(exp.X_train) + len(exp.X_test) < (400 - 32 + 1) * (40 - 32 + 1)
+    last_window = M[400 - 32 :, :32].ravel()
+    assert any((w == last_window).all() for w in [*exp.X_train, *exp.X_test])
 
     def rows(W):
         return set(np.unique(W // 1000).astype(int))

@@ -11,6 +11,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from svlearn import SVDLight, reconstruct, singular_values
 
@@ -115,10 +116,10 @@ def test_sigma_o_takes_the_top_k_predicted_values(rank3):
 @pytest.mark.parametrize(
     "k, err, match",
     [
-        (0, ValueError, r"1 <= k <= min\(m, n\) = 7 .* got k=0"),
+        (0, InvalidParameterError, r"'k' parameter .* range \[1, inf\). Got 0"),
         (8, ValueError, r"1 <= k <= min\(m, n\) = 7 .* got k=8"),
-        (2.0, TypeError, "k must be an int"),
-        (True, TypeError, "k must be an int"),
+        (2.0, InvalidParameterError, r"'k' parameter .* Got 2.0"),
+        (True, InvalidParameterError, r"'k' parameter .* Got True"),
     ],
 )
 def test_k_is_validated(rank3, k, err, match):
@@ -130,18 +131,22 @@ def test_k_is_validated(rank3, k, err, match):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(method="exact"), "method must be one of .* got 'exact'"),
-        (dict(sampling="leverage"), "sampling must be one of .* got 'leverage'"),
+        (dict(method="exact"), "'method' parameter .* Got 'exact'"),
+        (dict(sampling="leverage"), "'sampling' parameter .* Got 'leverage'"),
+        (dict(matrix_shape=7), "'matrix_shape' parameter .* Got 7"),
+        (dict(random_state="seed"), "'random_state' parameter"),
     ],
 )
 def test_bad_parameters(rank3, params, match):
-    svdl = SVDLight(regressor=OracleRegressor(), matrix_shape=(7, 9), **params)
-    with pytest.raises(ValueError, match=match):
+    svdl = SVDLight(regressor=OracleRegressor(), **{"matrix_shape": (7, 9), **params})
+    with pytest.raises(InvalidParameterError, match=match):
         svdl.fit(rank3)
 
 
-def test_regressor_without_predict_is_a_type_error(rank3):
-    with pytest.raises(TypeError, match="regressor must be None or an estimator"):
+def test_regressor_without_predict_is_rejected(rank3):
+    with pytest.raises(
+        InvalidParameterError, match="'regressor' parameter .* 'predict'"
+    ):
         SVDLight(regressor="oracle", matrix_shape=(7, 9)).fit(rank3)
 
 
@@ -202,7 +207,7 @@ def test_default_and_given_singular_value_regressor_fit_in_fit():
     assert np.isfinite(svdl.transform(X)).all()
 
 
-def test_in_pipeline_and_grid_search(rank3):
+def test_in_pipeline_and_grid_search_refits_the_best_candidate(rank3):
     y = np.random.RandomState(0).rand(rank3.shape[0])
     prefit = OracleRegressor().fit(rank3.reshape(-1, 7, 9))
     pipe = make_pipeline(
@@ -218,7 +223,11 @@ def test_in_pipeline_and_grid_search(rank3):
         pipe, {"svdlight__k": [1, 3], "svdlight__method": ["faithful", "projection"]}
     )
     search.fit(rank3, y)
-    assert search.best_params_["svdlight__k"] in (1, 3)
+    scores = search.cv_results_["mean_test_score"]
+    assert search.best_index_ == np.argmax(scores)
+    # The refitted pipeline is the best candidate trained on all the data.
+    best = clone(pipe).set_params(**search.best_params_).fit(rank3, y)
+    assert_allclose(search.predict(rank3), best.predict(rank3))
     # FrozenEstimator survives clone, so the prefit regressor is never refitted.
     frozen = clone(pipe).named_steps["svdlight"].regressor
     assert frozen.estimator is prefit
@@ -254,3 +263,5 @@ def test_reconstruct_validation(rank3):
         reconstruct(rank3, S[:5], k=1, matrix_shape=(7, 9))
     with pytest.raises(ValueError, match="not a perfect square"):
         reconstruct(rank3, S, k=1)
+    with pytest.raises(InvalidParameterError, match="'k' parameter of reconstruct"):
+        reconstruct(rank3, S, k=0, matrix_shape=(7, 9))

@@ -12,9 +12,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
+from sklearn.utils._param_validation import InvalidParameterError
 
 from svlearn import MatrixWindowTransformer, extract_windows, n_windows
-from svlearn._windows import _draw
+from svlearn._windows import _draw_windows
 
 # Checks that cannot pass for a transformer that changes n_samples; the
 # instance uses 1x1 windows so that the checks' small matrices can be windowed.
@@ -117,7 +118,7 @@ def test_max_windows_is_uniform_over_matrices():
     "n_population, n_draws", [(10**15, 1000), (1000, 999), (1000, 1000), (50, 1)]
 )
 def test_draw_distinct_sorted_in_range(n_population, n_draws):
-    drawn = _draw(n_population, n_draws, 0)
+    drawn = _draw_windows(n_population, n_draws, 0)
     assert drawn.shape == (n_draws,)
     assert np.all(np.diff(drawn) > 0)
     assert drawn[0] >= 0 and drawn[-1] < n_population
@@ -152,9 +153,13 @@ def test_memory_is_output_plus_a_constant(kwargs):
         (dict(window_shape=(2, 2, 2)), TypeError, r"window_shape must be an int or"),
         (dict(window_shape=(2.5, 2)), TypeError, r"window_shape.*\(2.5, 2\)"),
         (dict(strides=(1, 0)), ValueError, r"strides must contain positive.*\(1, 0\)"),
-        (dict(strides=-1), ValueError, r"strides must contain positive.*-1"),
-        (dict(max_windows=0), ValueError, r"max_windows must be >= 1 .*got 0"),
-        (dict(max_windows=0.5), TypeError, r"max_windows must be None or an int"),
+        # Plain ints and max_windows go through sklearn's parameter validation.
+        (dict(strides=-1), InvalidParameterError, r"'strides' parameter.*Got -1"),
+        (dict(window_shape=2.5), InvalidParameterError, r"'window_shape' param"),
+        (dict(max_windows=0), InvalidParameterError, r"'max_windows'.*Got 0 "),
+        (dict(max_windows=0.5), InvalidParameterError, r"'max_windows'.*Got 0.5"),
+        (dict(max_windows=True), InvalidParameterError, r"'max_windows'.*Got True"),
+        (dict(random_state="a"), InvalidParameterError, r"'random_state'"),
     ],
 )
 def test_bad_parameters(params, err, match):
@@ -165,9 +170,9 @@ def test_bad_parameters(params, err, match):
         MatrixWindowTransformer(**{"window_shape": (2, 2), **params}).fit(X)
 
 
-def test_bad_parameters_are_reported_together():
-    with pytest.raises(ValueError, match="window_shape.*strides.*max_windows"):
-        extract_windows(np.zeros((4, 4)), (0, 1), strides=(0, 1), max_windows=0)
+def test_bad_pairs_are_reported_together():
+    with pytest.raises(ValueError, match="window_shape.*strides"):
+        extract_windows(np.zeros((4, 4)), (0, 1), strides=(0, 1))
 
 
 def test_window_larger_than_matrix():
@@ -244,8 +249,8 @@ def _low_rank_images(n_images, shape, rank, seed):
 
 
 def test_grid_search_over_pipeline_split_by_image():
-    from svlearn import SingularValueRegressor
-    from svlearn.metrics import nmse_scorer
+    from svlearn import SingularValueRegressor, singular_values
+    from svlearn.metrics import nmse, nmse_scorer
 
     images = _low_rank_images(6, (20, 24), rank=3, seed=0)
     # Pairs of images share a source; folds keep each source on one side.
@@ -264,8 +269,15 @@ def test_grid_search_over_pipeline_split_by_image():
     )
     search.fit(images, groups=groups)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_params_["matrixwindowtransformer__strides"] in (4, 8)
-    # The refitted pipeline was trained on the windows of all six images.
+    # Each split's score is the NMSE on the held-out images' windows, with their
+    # exact singular values as truth: folds split by image, not by window.
+    train, test = next(GroupKFold(n_splits=3).split(images, groups=groups))
+    first = clone(pipe).set_params(matrixwindowtransformer__strides=4)
+    first.fit(images[train])
+    windows = first[0].transform(images[test])
+    expected = -nmse(singular_values(windows), first.predict(images[test]))
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(expected)
+    # The refitted pipeline was trained on the 8 x 8 windows.
     assert search.best_estimator_[-1].n_features_in_ == 64
 
     # Images of different sizes go through cross-validation as a list.

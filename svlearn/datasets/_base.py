@@ -1,11 +1,13 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Data home, downloads with checksums, and the BT.601 gray conversion."""
+"""Data home, downloads with checksums, and the BT.601 gray conversion.
 
-import hashlib
+Downloads go through pooch (known hashes, retries, a temporary file moved into
+place only once checked); local files in the official formats are read
+without it and without network.
+"""
+
 import os
-import shutil
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -51,24 +53,18 @@ def get_data_home(data_home=None):
     return str(Path(data_home).expanduser())
 
 
-def _fetch_file(url, path):
-    """Download ``url`` to ``path``; tests replace this function to stay offline."""
-    partial = Path(f"{path}.part")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            with open(partial, "wb") as out:
-                shutil.copyfileobj(response, out, length=2**20)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+# Further attempts after a failed or corrupted download (pooch waits 1 s, 2 s).
+_DOWNLOAD_RETRIES = 2
 
 
-def _md5(path):
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _fetch_file(url, output_file):
+    """Download ``url`` to ``output_file`` (pooch's downloader protocol).
+
+    The one place that touches the network; tests replace it to stay offline.
+    """
+    import pooch
+
+    pooch.HTTPDownloader(timeout=60, progressbar=False)(url, output_file, None)
 
 
 def _find_or_fetch(
@@ -79,8 +75,8 @@ def _find_or_fetch(
     ``candidates`` are names in the data home that hold the dataset (e.g. an
     extracted folder, then the archive); ``filename`` is the one downloaded.
     The network is only touched when no candidate exists and ``download`` is
-    true. A download is checked against ``md5`` and by ``validate`` (a callable
-    raising ValueError), and deleted if either fails.
+    true. A download is checked against ``md5`` by pooch and by ``validate`` (a
+    callable raising ValueError), and deleted if either fails.
     """
     home = Path(get_data_home(data_home))
     for name in candidates:
@@ -95,23 +91,32 @@ def _find_or_fetch(
     )
     if not download:
         raise FileNotFoundError(f"{title} was not found and download=False. {where}")
-    target = home / filename
+    import pooch
+
+    fetcher = pooch.create(
+        path=home,
+        base_url="",
+        registry={filename: None if md5 is None else f"md5:{md5}"},
+        urls={filename: url},
+        retry_if_failed=_DOWNLOAD_RETRIES,
+    )
     try:
-        home.mkdir(parents=True, exist_ok=True)
-        _fetch_file(url, target)
-    except OSError as exc:  # urllib's URLError is an OSError
+        # The lambda looks _fetch_file up at call time, so tests can replace it.
+        target = Path(
+            fetcher.fetch(
+                filename, downloader=lambda url, out, _: _fetch_file(url, out)
+            )
+        )
+    except OSError as exc:  # requests' and urllib's errors are OSErrors
         raise FileNotFoundError(
             f"{title} was not found and downloading it from {url} failed ({exc}). "
             f"{where}"
         ) from exc
-    if md5 is not None:
-        actual = _md5(target)
-        if actual != md5:
-            target.unlink(missing_ok=True)
-            raise OSError(
-                f"The downloaded {filename!r} has MD5 {actual}, expected {md5}; it "
-                "was deleted. The download was probably corrupted: try again."
-            )
+    except ValueError as exc:  # pooch: the hash did not match; nothing was kept
+        raise OSError(
+            f"The downloaded {filename!r} failed its checksum ({exc}); it was "
+            "deleted. The download was probably corrupted: try again."
+        ) from exc
     if validate is not None:
         try:
             validate(target)

@@ -7,10 +7,11 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_array, check_random_state
 
-from .._windows import _windows_at
+from .._windows import windows_at_offsets
 from ._cifar10 import load_cifar10
 from ._files import load_matrices
 from ._spambase import load_spambase
+from ._splits import _row_block_split
 
 __all__ = ["cifar10_protocol", "spambase_protocol"]
 
@@ -135,8 +136,17 @@ def cifar10_protocol(
             f"path must hold a 3-D stack of matrices, got shape {images.shape} "
             f"from {str(path)!r}."
         )
-    n_images = len(images)
     n_test = 10_000 if n_test is None else n_test
+    return _hold_out(images, target, n_test, shuffle, random_state, dtype)
+
+
+def _hold_out(images, target, n_test, shuffle=False, random_state=None, dtype=None):
+    """Split a 3-D stack: the last ``n_test`` matrices (or random ones) test.
+
+    Used by :func:`cifar10_protocol` on a file and by ``svlearn reproduce`` on
+    a user's stack of matrices.
+    """
+    n_images = len(images)
     if not isinstance(n_test, numbers.Integral) or not 0 < n_test < n_images:
         raise ValueError(
             f"n_test must be an int between 1 and n_images - 1 = {n_images - 1}, "
@@ -149,6 +159,7 @@ def cifar10_protocol(
         train_idx = np.arange(n_images - n_test)
         test_idx = np.arange(n_images - n_test, n_images)
     flat = images.reshape(n_images, -1)
+    dtype = flat.dtype if dtype is None else dtype
     return Bunch(
         X_train=flat[train_idx].astype(dtype, copy=False),
         X_test=flat[test_idx].astype(dtype, copy=False),
@@ -174,33 +185,6 @@ def _spambase_offsets(n_rows, n_cols, window_shape):
             f"{m + 1} rows and {n} columns."
         )
     return np.repeat(np.arange(n_r), n_c), np.tile(np.arange(n_c), n_r)
-
-
-def _row_block_split(n_rows, rows, window_rows, test_size, n_blocks, rng):
-    """Boolean masks (train, test) over windows, from whole row blocks.
-
-    Rows are cut into ``n_blocks`` contiguous blocks and a random
-    ``test_size`` share of the blocks is held out. A window is a test window if
-    all its rows are held out, a training window if none is, and is dropped
-    otherwise, so no entry of the matrix is in both sets.
-    """
-    if not isinstance(n_blocks, numbers.Integral) or n_blocks < 2:
-        raise ValueError(f"n_blocks must be an int >= 2, got {n_blocks!r} instead.")
-    if n_rows // n_blocks < window_rows:
-        raise ValueError(
-            f"n_blocks={n_blocks} is too many for a matrix with {n_rows} rows: "
-            f"each block needs at least {window_rows} rows, the window height."
-        )
-    n_test_blocks = min(max(1, round(test_size * n_blocks)), n_blocks - 1)
-    test_blocks = rng.choice(n_blocks, size=n_test_blocks, replace=False)
-    held_out = np.zeros(n_rows, dtype=bool)
-    bounds = np.array_split(np.arange(n_rows), n_blocks)
-    for b in test_blocks:
-        held_out[bounds[b]] = True
-    # Held-out rows inside each window, by prefix sums over rows.
-    prefix = np.concatenate([[0], np.cumsum(held_out)])
-    inside = prefix[rows + window_rows] - prefix[rows]
-    return inside == 0, inside == window_rows
 
 
 def spambase_protocol(
@@ -321,7 +305,7 @@ def spambase_protocol(
         test_idx = rng.permutation(np.flatnonzero(is_test))
 
     def windows(idx):
-        return _windows_at(matrix, rows[idx], cols[idx], _WINDOW, dtype=dtype)
+        return windows_at_offsets(matrix, rows[idx], cols[idx], _WINDOW, dtype=dtype)
 
     return Bunch(
         X_train=windows(train_idx),

@@ -99,6 +99,8 @@ def load_spambase(*, data_home=None, download=True, return_X_y=False):
         candidates=[_FILENAME],
         filename=_FILENAME,
         url=SPAMBASE_URL,
+        # UCI publishes no checksum for spambase.data, and none could be
+        # checked against the official server here: checked by shape instead.
         md5=None,
         validate=_validate_download,
         download=download,

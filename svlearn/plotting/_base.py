@@ -5,7 +5,7 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._validation import flatten_matrices, resolve_matrix_shape
+from .._validation import check_matrix_stack
 
 
 def _pyplot(caller):
@@ -20,17 +20,12 @@ def _pyplot(caller):
     return plt
 
 
-def _as_matrices(X, matrix_shape=None):
-    """Return ``X`` as a float64 stack of shape (n_samples, m, n)."""
-    X, shape3d = flatten_matrices(X)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(
-            "X must hold matrices flattened to rows (2-D) or stacked (3-D); "
-            f"got an array with {X.ndim} dimension(s)."
-        )
-    shape = shape3d or resolve_matrix_shape(matrix_shape, X.shape[1])
-    return X.reshape(-1, *shape)
+def _matrix_stack(X, matrix_shape=None):
+    """Return ``X`` as a float64 stack of shape (n_samples, m, n).
+
+    NaN and infinite entries are kept: a plot shows them rather than fail.
+    """
+    return check_matrix_stack(X, matrix_shape, ensure_all_finite=False)[0]
 
 
 def _named(y_pred, name):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._linalg import singular_values
 from ..metrics import mae_per_matrix, nmse_per_matrix
-from ._base import _as_matrices, _axes_grid, _named, _pyplot
+from ._base import _axes_grid, _matrix_stack, _named, _pyplot
 
 
 def _bin_edges(values, bins):
@@ -169,7 +169,7 @@ class ErrorHistogramDisplay:
         -------
         display : ErrorHistogramDisplay
         """
-        matrices = _as_matrices(X, getattr(estimator, "matrix_shape_", None))
+        matrices = _matrix_stack(X, getattr(estimator, "matrix_shape_", None))
         flat = matrices.reshape(len(matrices), -1)
         y_true = singular_values(matrices) if y is None else y
         return cls.from_predictions(

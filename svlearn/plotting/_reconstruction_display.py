@@ -5,7 +5,7 @@
 import numpy as np
 
 from .._linalg import singular_values
-from ._base import _as_matrices, _axes_grid, _named, _pyplot, _sample_indices
+from ._base import _axes_grid, _matrix_stack, _named, _pyplot, _sample_indices
 
 
 def _reconstruct(matrices, s, k):
@@ -154,7 +154,7 @@ class ReconstructionDisplay:
         -------
         display : ReconstructionDisplay
         """
-        matrices = _as_matrices(X, matrix_shape)
+        matrices = _matrix_stack(X, matrix_shape)
         preds = _named(y_pred, name)
         given = None if sample_index is None else [sample_index]
         (idx,) = _sample_indices(len(matrices), 1, given, random_state)
@@ -214,7 +214,7 @@ class ReconstructionDisplay:
         -------
         display : ReconstructionDisplay
         """
-        matrices = _as_matrices(X, getattr(estimator, "matrix_shape_", None))
+        matrices = _matrix_stack(X, getattr(estimator, "matrix_shape_", None))
         given = None if sample_index is None else [sample_index]
         (idx,) = _sample_indices(len(matrices), 1, given, random_state)
         one = matrices[idx : idx + 1]
@@ -268,7 +268,7 @@ class ReconstructionDisplay:
         -------
         display : ReconstructionDisplay
         """
-        matrices = _as_matrices(X, matrix_shape)
+        matrices = _matrix_stack(X, matrix_shape)
         if not reconstructions:
             raise ValueError("reconstructions is empty; give at least one method.")
         idx = _sample_indices(len(matrices), n_samples, sample_indices, random_state)

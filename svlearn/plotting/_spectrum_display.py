@@ -5,7 +5,7 @@
 import numpy as np
 
 from .._linalg import singular_values
-from ._base import _as_matrices, _axes_grid, _named, _pyplot, _sample_indices
+from ._base import _axes_grid, _matrix_stack, _named, _pyplot, _sample_indices
 
 _SCALES = ("log", "linear")
 
@@ -187,7 +187,7 @@ class SpectrumDisplay:
         idx = _sample_indices(len(y_true), n_samples, sample_indices, random_state)
         matrices = None
         if X is not None:
-            matrices = _as_matrices(X, matrix_shape)
+            matrices = _matrix_stack(X, matrix_shape)
             if len(matrices) != len(y_true):
                 raise ValueError(
                     f"X holds {len(matrices)} matrices but y_true has "
@@ -241,7 +241,7 @@ class SpectrumDisplay:
         display : SpectrumDisplay
         """
         matrix_shape = getattr(estimator, "matrix_shape_", None)
-        matrices = _as_matrices(X, matrix_shape)
+        matrices = _matrix_stack(X, matrix_shape)
         idx = _sample_indices(len(matrices), n_samples, sample_indices, random_state)
         shown = matrices[idx]
         flat = shown.reshape(len(idx), -1)

@@ -1,116 +1,12 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Figures, ``report.json`` and ``report.md`` of ``svlearn reproduce``."""
+"""``report.json`` and ``report.md`` of ``svlearn reproduce`` (rendering only)."""
 
 import json
 from pathlib import Path
 
-import numpy as np
-from sklearn.utils import check_random_state
 
-# Short labels of the networks in the figures.
-_SHORT = {"paper_net": "paper net", "svlearn_default": "svlearn"}
-
-
-def _save(display, path):
-    import matplotlib.pyplot as plt
-
-    display.figure_.savefig(path, dpi=110)
-    plt.close(display.figure_)
-
-
-def draw_figures(exp, folder, X_test, y_true, preds, fitted, *, seed, svdlight_k):
-    """Draw Figures 2-6 for one experiment; return ``{figure: file name}``."""
-    from ._svd import SVDLight, reconstruct
-    from .plotting import ErrorHistogramDisplay, ReconstructionDisplay, SpectrumDisplay
-
-    shape = tuple(exp.matrix_shape)
-    r = min(shape)
-    nets = {_SHORT[k]: preds[k] for k in _SHORT}
-    names = {}
-
-    disp = ErrorHistogramDisplay.from_predictions(y_true, nets)
-    disp.figure_.suptitle(f"Fig. 2 - per-matrix errors on {exp.title}")
-    names["fig2"] = "fig2_error_histograms.png"
-    _save(disp, folder / names["fig2"])
-
-    # The paper's Figure 3 is CIFAR-10, Figure 4 Spambase; user data is "3".
-    fig = "fig4" if exp.paper == "spambase" else "fig3"
-    disp = SpectrumDisplay.from_predictions(
-        y_true, nets, X=X_test, matrix_shape=shape, n_samples=4, random_state=seed
-    )
-    disp.figure_.suptitle(f"Fig. {fig[-1]} - predicted vs true spectra, {exp.title}")
-    names[fig] = f"{fig}_spectra.png"
-    _save(disp, folder / names[fig])
-
-    disp = ReconstructionDisplay.from_predictions(
-        X_test, nets, ks=(1, 2, 5, 32), matrix_shape=shape, random_state=seed
-    )
-    disp.figure_.suptitle(
-        f"Fig. 5 - rank-k reconstructions of test matrix {disp.sample_index_} "
-        "(true singular vectors)"
-    )
-    names["fig5"] = "fig5_reconstruction_ranks.png"
-    _save(disp, folder / names["fig5"])
-
-    # Figure 6: three test matrices rebuilt from real, random and predicted
-    # singular values (true vectors, full rank) and by SVD-LIGHT.
-    rng = check_random_state(seed)
-    idx = np.sort(rng.choice(len(X_test), size=min(3, len(X_test)), replace=False))
-    X_sel = X_test[idx].astype(np.float64)
-    svdl = SVDLight(
-        k=min(svdlight_k, r), regressor=fitted["paper_net"], random_state=seed
-    ).fit(X_sel)
-    sources = {
-        "real Σ": y_true[idx],
-        "random Σ": preds["random"][idx],
-        **{f"{name} Σ": y[idx] for name, y in nets.items()},
-    }
-    recs = {
-        key: reconstruct(X_sel, s, k=r, matrix_shape=shape)
-        for key, s in sources.items()
-    }
-    recs[f"SVD-LIGHT (k={svdl.k})"] = svdl.transform(X_sel)
-    disp = ReconstructionDisplay.from_reconstructions(
-        X_sel, recs, sample_indices=range(len(idx)), matrix_shape=shape
-    )
-    for a, i in zip(disp.ax_[:, 0], idx):
-        a.set_ylabel(f"matrix {i}", fontsize="small")
-    disp.figure_.suptitle(f"Fig. 6 - reconstructions, {exp.title}")
-    names["fig6"] = "fig6_reconstructions.png"
-    _save(disp, folder / names["fig6"])
-    return names
-
-
-def reconstruction_errors(X_test, y_true, preds, paper_net, shape, seed, k):
-    """Mean relative Frobenius error of rank-k reconstructions on the test set.
-
-    With the true singular vectors, ``||M - U_k diag(t_k) V_k^T||_F`` equals
-    ``sqrt(sum_{i<=k} (s_i - t_i)**2 + sum_{i>k} s_i**2)``, so those rows come
-    from the spectra; SVD-LIGHT (Algorithm 1, paper net values) is run.
-    """
-    from ._svd import SVDLight
-
-    k = min(k, min(shape))
-    norm = np.sqrt((y_true**2).sum(axis=1))
-
-    def from_values(t):
-        err = ((y_true[:, :k] - t[:, :k]) ** 2).sum(axis=1)
-        err += (y_true[:, k:] ** 2).sum(axis=1)
-        return float(np.mean(np.sqrt(err) / norm))
-
-    out = {"k": k, "truncated SVD (true values)": from_values(y_true)}
-    for key, name in _SHORT.items():
-        out[f"{name} values, true vectors"] = from_values(preds[key])
-    out["random values, true vectors"] = from_values(preds["random"])
-    svdl = SVDLight(k=k, regressor=paper_net, random_state=seed).fit(X_test[:1])
-    R = svdl.transform(X_test)
-    err = np.linalg.norm(X_test - R, axis=1) / np.linalg.norm(X_test, axis=1)
-    out["SVD-LIGHT (paper net values)"] = float(np.mean(err))
-    return out
-
-
-def _pm(mean, std, percent=False):
+def _mean_pm_std(mean, std, percent=False):
     if mean is None:
         return "—"
     if percent:
@@ -129,7 +25,7 @@ def _table(result):
     if paper is not None:
         lines.append(
             f"| *paper, Table I (as reported)* | "
-            f"{_pm(paper['nmse_mean'], paper['nmse_std'], True)} | "
+            f"{_mean_pm_std(paper['nmse_mean'], paper['nmse_std'], True)} | "
             f"{paper['mae_mean']:.2f} ± {paper['mae_std']:.2f} | — | — | — | — |"
         )
     for row in result["models"]:
@@ -137,9 +33,13 @@ def _table(result):
         nmse = (
             "0 (ground truth)"
             if exact
-            else _pm(row["nmse_mean"], row["nmse_std"], True)
+            else _mean_pm_std(row["nmse_mean"], row["nmse_std"], True)
         )
-        mae = "0 (ground truth)" if exact else _pm(row["mae_mean"], row["mae_std"])
+        mae = (
+            "0 (ground truth)"
+            if exact
+            else _mean_pm_std(row["mae_mean"], row["mae_std"])
+        )
         fit = "—" if exact else f"{row['fit_time_s']:.3g}"
         lines.append(
             f"| {row['name']} | {nmse} | {mae} | {fit} | "
@@ -178,7 +78,7 @@ def _markdown(report):
         "| data set | NMSE (mean ± std) | MAE (mean ± std) |",
         "|---|---|---|",
         *[
-            f"| {names[key]} | {_pm(p['nmse_mean'], p['nmse_std'], True)} | "
+            f"| {names[key]} | {_mean_pm_std(p['nmse_mean'], p['nmse_std'], True)} | "
             f"{p['mae_mean']:.2f} ± {p['mae_std']:.2f} |"
             for key, p in report["paper_table_i"].items()
         ],
