@@ -2,73 +2,60 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Zero-learning baselines that any learned singular-value model must beat."""
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._linalg import singular_values
+from ._linalg import frobenius_norms, singular_values, subspace_singular_values
 from ._recording import record_prediction_input
 from ._validation import (
+    NonBoolInterval,
     check_targets,
     flatten_matrices,
     matrix_shape_of,
 )
 
-_SCALINGS = ("none", "frobenius", "power")
-
-
-def power_iteration_sigma1(A, n_iter=2):
-    """Largest singular value of each matrix by power iteration from ``1``.
-
-    Parameters
-    ----------
-    A : ndarray of shape (n_matrices, m, n)
-    n_iter : int, default=2
-        Steps ``v <- A^T A v / ||A^T A v||``; two matrix-vector products each.
-
-    Returns
-    -------
-    sigma1 : ndarray of shape (n_matrices,)
-        Lower bounds on the largest singular values, converging to them.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from svlearn._baselines import power_iteration_sigma1
-    >>> power_iteration_sigma1(np.diag([3.0, 1.0])[None], n_iter=20).round(6)
-    array([3.])
-    """
-    v = np.ones((A.shape[0], A.shape[2], 1), dtype=A.dtype)
-    v /= np.sqrt(A.shape[2])
-    for _ in range(n_iter):
-        v = np.swapaxes(A, 1, 2) @ (A @ v)
-        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
-    return np.linalg.norm(A @ v, axis=1)[:, 0]
-
 
 class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
     """Predict singular values from the mean training spectrum, without learning.
+
+    The zero-learning baselines that a learned model must beat, including the
+    cheapest numerics: leading values by subspace iteration (matrix-vector
+    products only) and the rest from a fixed template at the exact leftover
+    energy.
 
     Parameters
     ----------
     matrix_shape : tuple of two ints or None, default=None
         Shape ``(m, n)`` of each matrix; ``None`` means square.
-    scaling : {"frobenius", "none", "power"}, default="frobenius"
+    scaling : {"frobenius", "none", "power", "subspace"}, default="frobenius"
         - "none": every matrix gets the mean training spectrum.
         - "frobenius": the mean unit-norm training spectrum (the template)
           times each matrix's exact Frobenius norm.
-        - "power": the largest value from ``n_iter`` power-iteration steps, the
-          rest the template's tail scaled to the exact leftover energy
-          ``||A||_F^2 - sigma_1^2``.
+        - "subspace": the ``n_components`` largest values from ``n_iter``
+          steps of subspace iteration (as in
+          :class:`~svlearn.SingularValueRegressor`'s front end); the rest is
+          the template's tail scaled to the exact leftover energy
+          ``||A||_F^2 - sum(top**2)``. Non-negative, descending, and the energy
+          identity holds exactly.
+        - "power": "subspace" with one component (power iteration).
+    n_components : int, default=3
+        Leading values computed by subspace iteration (``scaling="subspace"``);
+        at most ``min(m, n)``.
     n_iter : int, default=2
-        Power-iteration steps for ``scaling="power"``.
+        Iteration steps for "power" and "subspace".
 
     Attributes
     ----------
     spectrum_ : ndarray of shape (min(m, n),)
         Mean training spectrum ("none") or the unit-norm template.
     matrix_shape_ : tuple of two ints
+        Shape of the matrices seen in fit.
     n_features_in_ : int
+        ``m * n``.
 
     See Also
     --------
@@ -81,13 +68,28 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
     >>> X = np.random.default_rng(0).random((50, 9))
     >>> MeanSpectrumRegressor().fit(X).predict(X[:2]).shape
     (2, 3)
+    >>> reg = MeanSpectrumRegressor(scaling="subspace", n_components=2).fit(X)
+    >>> S = reg.predict(X[:2])
+    >>> bool(np.allclose((S**2).sum(1), (X[:2] ** 2).sum(1)))
+    True
     """
 
-    def __init__(self, *, matrix_shape=None, scaling="frobenius", n_iter=2):
+    _parameter_constraints = {
+        "matrix_shape": [tuple, list, None],
+        "scaling": [StrOptions({"none", "frobenius", "power", "subspace"})],
+        "n_components": [NonBoolInterval(Integral, 1, None, closed="left")],
+        "n_iter": [NonBoolInterval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self, *, matrix_shape=None, scaling="frobenius", n_components=3, n_iter=2
+    ):
         self.matrix_shape = matrix_shape
         self.scaling = scaling
+        self.n_components = n_components
         self.n_iter = n_iter
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Average the training spectra.
 
@@ -96,18 +98,14 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
             Training matrices.
         y : array-like of shape (n_samples, min(m, n)) or None, default=None
-            Their singular values; computed exactly when None.
+            Their singular values (non-negative, descending); computed exactly
+            when None.
 
         Returns
         -------
         self : object
+            The fitted estimator.
         """
-        if self.scaling not in _SCALINGS:
-            raise ValueError(
-                f"scaling must be one of {_SCALINGS}, got {self.scaling!r}."
-            )
-        if not (isinstance(self.n_iter, (int, np.integer)) and self.n_iter >= 0):
-            raise ValueError(f"n_iter must be an int >= 0, got {self.n_iter!r}.")
         X, shape3d = flatten_matrices(X)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         self.matrix_shape_ = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
@@ -121,9 +119,16 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
             self.spectrum_ = y.mean(axis=0)
         else:
             norms = np.linalg.norm(y, axis=1, keepdims=True)
-            t = (y / np.where(norms > 0, norms, 1.0)).mean(axis=0)
-            self.spectrum_ = t / max(np.linalg.norm(t), 1e-300)
+            template = (y / np.where(norms > 0, norms, 1.0)).mean(axis=0)
+            self.spectrum_ = template / max(np.linalg.norm(template), 1e-300)
         return self
+
+    def _n_leading(self):
+        """Values computed by iteration; the rest come from the template."""
+        if self.scaling not in ("power", "subspace"):
+            return 0
+        k = 1 if self.scaling == "power" else self.n_components
+        return min(k, min(self.matrix_shape_))
 
     def predict(self, X):
         """Predict singular values.
@@ -136,33 +141,39 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples, min(m, n))
+            Non-negative values in descending order.
         """
         check_is_fitted(self)
         X, _ = flatten_matrices(X)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         record_prediction_input(self, X, self.matrix_shape_)
+        k = self._n_leading()
         if self.scaling == "none":
             out = np.tile(self.spectrum_, (X.shape[0], 1))
+        elif k == 0:
+            out = frobenius_norms(X)[:, None] * self.spectrum_
         else:
-            fro = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-            out = fro[:, None] * self.spectrum_
-            if self.scaling == "power" and out.shape[1] > 1:
-                A = X.reshape(-1, *self.matrix_shape_).astype(np.float64)
-                if A.shape[1] < A.shape[2]:
-                    A = np.swapaxes(A, 1, 2)
-                s1 = power_iteration_sigma1(A, self.n_iter)
-                rest = np.sqrt(np.clip(fro**2 - s1**2, 0, None))
-                tail = self.spectrum_[1:] / max(
-                    np.linalg.norm(self.spectrum_[1:]), 1e-300
-                )
-                out[:, 0] = s1
-                out[:, 1:] = np.minimum(rest[:, None] * tail, s1[:, None])
+            top, fro = subspace_singular_values(X, self.matrix_shape_, k, self.n_iter)
+            tail = self.spectrum_[k:]
+            tail = tail / max(np.linalg.norm(tail), 1e-300)
+            # Relative to ||A||_F, so that squares cannot overflow.
+            safe = np.where(fro > 0, fro, 1.0)[:, None]
+            rest = np.sqrt(np.clip(1 - ((top / safe) ** 2).sum(1), 0, None))
+            out = np.hstack([top, safe * rest[:, None] * tail])
+            # The last Ritz value can only underestimate: where the tail
+            # starts above it, sort (order by construction, energy kept).
+            unordered = out[:, k - 1] < out[:, min(k, out.shape[1] - 1)]
+            out[unordered] = -np.sort(-out[unordered], axis=1)
         return out.ravel() if self._y_1d else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
         tags.target_tags.multi_output = True
         tags.target_tags.required = False
+        tags.target_tags.positive_only = True
+        # The mean spectrum does not adapt to arbitrary targets: it predicts
+        # singular values of the given matrices, not a fitted function of X.
         tags.regressor_tags.poor_score = True
         return tags
 

@@ -175,7 +175,7 @@ def top_singular_values(
 
 # Leftover energy fraction below which float32 keeps too few digits of it (its
 # absolute error is up to ~4e-7): such matrices are redone in float64.
-_THIN = 1e-3
+_THIN = 3e-3
 
 
 def leading_values_and_rest(A, k, n_iter, sq_norms):
@@ -184,7 +184,7 @@ def leading_values_and_rest(A, k, n_iter, sq_norms):
     Runs :func:`top_singular_values` on ``A / ||A||_F`` and returns the
     leftover energy ``1 - sum(values**2)`` (up to the rounding of the norm)
     that the rest of the spectrum holds. Where the leading values hold all but
-    1e-3 of the energy, that difference would keep few digits of a float32
+    3e-3 of the energy, that difference would keep few digits of a float32
     computation, so those matrices are redone in float64 (a small share of
     natural images; all matrices of rank at most ``k``).
 

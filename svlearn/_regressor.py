@@ -334,7 +334,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 self.net_ = self._build_net(seed)
                 self.net_.initialize()
             scheduler = self._lr_scheduler(Xs.shape[0], epochs) if schedule else None
-            self.net_.set_params(callbacks=self._callbacks(scheduler))
+            # Assigned, then initialised: skorch's set_params(callbacks=...)
+            # initialises the old list before replacing it.
+            self.net_.callbacks = self._callbacks(scheduler)
+            self.net_.initialize_callbacks()
             self.net_.partial_fit(Xs, ys, epochs=epochs)
         self.fit_time_ = time.perf_counter() - start
 
@@ -594,6 +597,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.required = False
         tags.target_tags.positive_only = True
+        # The scale-equivariant heads output a spectrum of the matrix's own
+        # energy, so they cannot fit targets that are not its singular values;
+        # the raw head is a free regressor.
+        tags.regressor_tags.poor_score = self.head != "raw"
         return tags
 
 

@@ -7,19 +7,24 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from svlearn.utils import all_estimators
 
 # Small, fast settings. Estimator checks use X with arbitrary widths (often 10
-# features), so the matrices are taken as 1 x n_features: valid input of which
-# the single singular value is the row norm.
+# features) and 1-D y, so the matrices are 1 x n_features. Their single singular
+# value is the row norm, which the scale-equivariant heads compute whatever the
+# training; so the regressor is also checked with the raw head, where the
+# network decides the output (a free regressor, trained long enough to fit).
+# tests/test_regressor.py plants spectra that only a trained network recovers,
+# for every head and several values per matrix.
+_FAST_NET = dict(hidden_layer_sizes=(8,), max_iter=2, batch_size=32, random_state=0)
 INIT_PARAMS = {
-    "SingularValueRegressor": dict(
-        matrix_shape=(1, -1),
-        hidden_layer_sizes=(8,),
-        max_iter=2,
-        batch_size=32,
-        random_state=0,
-    ),
-    "MeanSpectrumRegressor": dict(matrix_shape=(1, -1)),
-    "MatrixWindowTransformer": dict(window_shape=(1, 1)),
-    "SVDLight": dict(matrix_shape=(1, -1), k=1, random_state=0),
+    "SingularValueRegressor": [
+        dict(matrix_shape=(1, -1), **_FAST_NET),
+        dict(matrix_shape=(1, -1), head="raw", **{**_FAST_NET, "max_iter": 30}),
+    ],
+    "MeanSpectrumRegressor": [
+        dict(matrix_shape=(1, -1)),
+        dict(matrix_shape=(1, -1), scaling="subspace", n_iter=1),
+    ],
+    "MatrixWindowTransformer": [dict(window_shape=(1, 1))],
+    "SVDLight": [dict(matrix_shape=(1, -1), k=1, random_state=0)],
 }
 
 _MULTIOUTPUT = (
@@ -44,8 +49,25 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+_RAW_HEAD = {
+    "check_methods_subset_invariance": "The raw head's float32 matrix products "
+    "sum in an order that depends on the batch size, so a row predicted in a "
+    "smaller batch differs by a few float32 ulps of its large output, above "
+    "the check's atol=1e-7.",
+}
+
+
+def _expected_failed_checks(estimator):
+    expected = dict(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
+    if getattr(estimator, "head", None) == "raw":
+        expected.update(_RAW_HEAD)
+    return expected
+
+
 def _instances():
-    return [cls(**INIT_PARAMS.get(name, {})) for name, cls in all_estimators()]
+    return [
+        cls(**params) for name, cls in all_estimators() for params in INIT_PARAMS[name]
+    ]
 
 
 def test_every_public_estimator_has_fast_settings():
@@ -54,9 +76,7 @@ def test_every_public_estimator_has_fast_settings():
 
 @parametrize_with_checks(
     _instances(),
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
-        type(est).__name__, {}
-    ),
+    expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

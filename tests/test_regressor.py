@@ -67,14 +67,14 @@ def test_same_random_state_is_bit_identical_and_leaves_global_rngs(matrices):
     assert not np.array_equal(a, c)
 
 
-def test_learns_planted_spectrum(planted):
+def test_frobenius_head_learns_planted_spectrum(planted):
     # Every matrix has the same normalised spectrum; the "frobenius" head must
     # learn that shape and scale it by the exact norm.
     X, S = planted
     reg = SingularValueRegressor(
         head="frobenius",
         hidden_layer_sizes=(32,),
-        max_iter=30,
+        max_iter=40,
         batch_size=32,
         random_state=0,
     ).fit(X[:300])
@@ -82,6 +82,49 @@ def test_learns_planted_spectrum(planted):
     error = nmse(S[300:], reg.predict(X[300:]))
     assert error < 1e-3
     assert error < nmse(S[300:], baseline) / 100
+
+
+def test_raw_head_learns_planted_spectrum_and_scale(planted):
+    # The raw head sees unnormalised matrices: it must learn the shape and the
+    # scale (norms vary 4x) from the entries.
+    X, S = planted
+    reg = SingularValueRegressor(
+        head="raw",
+        hidden_layer_sizes=(32,),
+        max_iter=60,
+        batch_size=32,
+        random_state=0,
+    ).fit(X[:300])
+    baseline = MeanSpectrumRegressor(scaling="none").fit(X[:300]).predict(X[300:])
+    assert nmse(S[300:], reg.predict(X[300:])) < nmse(S[300:], baseline) / 5
+
+
+def _two_families(n, rng):
+    """Random rotations of two spectra whose tails differ; tops tell them apart."""
+    shapes = np.array([[1, 0.9, 0.8, 0.7, 0.7, 0.7], [1, 0.5, 0.5, 0.4, 0.1, 0.01]])
+    S = shapes[rng.integers(0, 2, n)] * rng.uniform(0.5, 2, (n, 1))
+    X = np.empty((n, 6, 6))
+    for i in range(n):
+        u = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+        v = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+        X[i] = u @ np.diag(S[i]) @ v.T
+    return X, S
+
+
+def test_subspace_head_tail_comes_from_the_network():
+    # The same front end with a fixed template tail (no network) cannot tell
+    # the families' tails apart; the network, fed the leading values, can.
+    X, S = _two_families(1000, np.random.default_rng(0))
+    reg = SingularValueRegressor(
+        n_iter=30,
+        hidden_layer_sizes=(32,),
+        max_iter=30,
+        batch_size=32,
+        random_state=0,
+    ).fit(X[:800])
+    template = MeanSpectrumRegressor(scaling="subspace", n_iter=30).fit(X[:800])
+    error = nmse(S[800:], reg.predict(X[800:]))
+    assert error < nmse(S[800:], template.predict(X[800:])) / 50
 
 
 def test_subspace_head_top_values_converge(planted):
@@ -286,3 +329,106 @@ def test_non_finite_X_in_predict(value, match, matrices, fitted):
     X[2, 3] = value
     with pytest.raises(ValueError, match=match):
         fitted.predict(X)
+
+
+# --- fitted state, warm starts, partial_fit ---------------------------------
+
+
+def test_set_params_after_fit_changes_nothing_until_refit(matrices, fitted):
+    from sklearn.base import clone
+
+    reg = clone(fitted).fit(matrices)
+    before = reg.predict(matrices)
+    reg.set_params(
+        head="raw",
+        n_iter=7,
+        n_components=1,
+        hidden_layer_sizes=(3,),
+        device="meta",
+        matrix_shape=(4, 9),
+    )
+    np.testing.assert_array_equal(reg.predict(matrices), before)
+    assert reg.score(matrices) == pytest.approx(fitted.score(matrices), rel=0.5)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine", "constant"])
+def test_warm_start_with_every_schedule_and_more_samples(schedule, matrices):
+    reg = SingularValueRegressor(warm_start=True, learning_rate=schedule, **FAST).fit(
+        matrices[:100]
+    )
+    net = reg.net_
+    reg.fit(matrices)  # three times the samples: more steps per epoch
+    reg.fit(matrices[:7])
+    assert reg.net_ is net
+    assert reg.n_iter_ == 6 and len(reg.loss_curve_) == 6
+    assert np.isfinite(reg.loss_curve_).all()
+
+
+def test_warm_start_rejects_other_matrix_shapes(matrices):
+    reg = SingularValueRegressor(warm_start=True, **FAST).fit(matrices)
+    with pytest.raises(ValueError, match=r"\(4, 9\) matrices while the fitted"):
+        reg.fit(np.ones((20, 4, 9)))
+
+
+def test_partial_fit_runs_one_epoch_per_call_and_keeps_learning(matrices):
+    reg = SingularValueRegressor(**FAST)
+    for start in range(0, 300, 100):
+        reg.partial_fit(matrices[start : start + 100])
+    assert reg.n_iter_ == 3 and len(reg.loss_curve_) == 3
+    first = reg.net_
+    reg.partial_fit(matrices)
+    assert reg.net_ is first and reg.n_iter_ == 4
+    truth = singular_values(matrices)
+    untrained = SingularValueRegressor(**{**FAST, "max_iter": 1})
+    untrained.partial_fit(matrices[:2])
+    assert nmse(truth, reg.predict(matrices)) < nmse(truth, untrained.predict(matrices))
+
+
+def test_partial_fit_from_a_memmap_equals_in_memory(tmp_path, matrices):
+    path = tmp_path / "X.npy"
+    np.save(path, matrices)
+    mm = np.load(path, mmap_mode="r")
+    a = SingularValueRegressor(**FAST)
+    b = SingularValueRegressor(**FAST)
+    for start in range(0, 300, 150):
+        a.partial_fit(mm[start : start + 150])
+        b.partial_fit(np.array(matrices[start : start + 150]))
+    np.testing.assert_array_equal(a.predict(mm), b.predict(matrices))
+
+
+def test_chunked_predict_on_a_memmap_equals_in_memory(tmp_path, fitted):
+    import svlearn._regressor as module
+
+    X = np.random.default_rng(2).random((1000, 36))
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mm = np.load(path, mmap_mode="r")
+    expected = fitted.predict(X)
+    chunk = module._PREDICT_CHUNK
+    module._PREDICT_CHUNK = 128  # many chunks, a short last one
+    try:
+        np.testing.assert_allclose(fitted.predict(mm), expected, rtol=1e-6)
+    finally:
+        module._PREDICT_CHUNK = chunk
+
+
+def test_cuda_trained_model_predicts_on_a_cpu_only_machine(matrices, monkeypatch):
+    import joblib
+    from skorch.exceptions import DeviceWarning
+
+    reg = SingularValueRegressor(**FAST).fit(matrices)
+    expected = reg.predict(matrices)
+    # What a CUDA fit leaves behind: the device recorded on the net and in the
+    # parameters. On a machine without CUDA, loading maps the weights to the
+    # CPU with skorch's warning, and predict follows the weights.
+    reg.set_params(device="cuda")
+    reg.net_.device = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    buffer = __import__("io").BytesIO()
+    joblib.dump(reg, buffer)
+    buffer.seek(0)
+    with pytest.warns(DeviceWarning):
+        loaded = joblib.load(buffer)
+    np.testing.assert_array_equal(loaded.predict(matrices), expected)
+    with pytest.raises(ValueError, match="no CUDA device"):
+        loaded.fit(matrices)
