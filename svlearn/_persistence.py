@@ -64,7 +64,9 @@ def _class_name(obj):
     for name, (module, attr) in _ALLOWED.items():
         # Compare the class object itself: a subclass, or a class of the same
         # name from another module, is not on the list.
-        if cls.__name__ == attr and getattr(importlib.import_module(module), attr) is cls:
+        if cls.__name__ != attr:
+            continue
+        if getattr(importlib.import_module(module), attr) is cls:
             return name
     return None
 
@@ -174,11 +176,8 @@ class _Writer:
 def _encode_net(writer, net):
     """The skorch net of a SingularValueRegressor: its module's weights only."""
     state = net.module_.state_dict()
-    return {
-        "type": "skorch_net",
-        "device": str(net.device),
-        "state_dict": {k: writer.array(t.detach().cpu().numpy()) for k, t in state.items()},
-    }
+    keys = {k: writer.array(t.detach().cpu().numpy()) for k, t in state.items()}
+    return {"type": "skorch_net", "device": str(net.device), "state_dict": keys}
 
 
 def _rebuild_net(est, node, arrays):
@@ -194,9 +193,10 @@ def _rebuild_net(est, node, arrays):
     import torch
     from skorch.exceptions import DeviceWarning
 
-    if torch.device(node["device"]).type == "cuda" or torch.device(
-        est.device
-    ).type == "cuda":
+    if (
+        torch.device(node["device"]).type == "cuda"
+        or torch.device(est.device).type == "cuda"
+    ):
         if not torch.cuda.is_available():
             warnings.warn(
                 f"The model was saved with device={node['device']!r} but CUDA is "

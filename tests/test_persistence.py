@@ -46,7 +46,8 @@ def test_round_trip_in_fresh_process_without_pickle(fitted, matrices, tmp_path):
     """A fresh interpreter, with pickle and torch.load poisoned, predicts the same."""
     pipe = make_pipeline(StandardScaler(), SingularValueRegressor(**FAST))
     pipe.fit(matrices)
-    models = {"reg": fitted, "pipe": pipe, "mean": MeanSpectrumRegressor().fit(matrices)}
+    mean = MeanSpectrumRegressor().fit(matrices)
+    models = {"reg": fitted, "pipe": pipe, "mean": mean}
     np.save(tmp_path / "X.npy", matrices)
     for name, model in models.items():
         svlearn.save(model, tmp_path / f"{name}.safetensors")
