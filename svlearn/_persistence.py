@@ -463,12 +463,16 @@ def load(path):
         )
     try:
         spec = json.loads(header)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path!r} holds an unreadable description: {exc}") from None
     root = spec.get("root") if isinstance(spec, dict) else None
     if not isinstance(root, dict) or root.get("type") != "estimator":
         raise ValueError(f"{path!r} does not describe an estimator.")
-    return _Reader(arrays).value(root)
+    try:
+        return _Reader(arrays).value(root)
+    except (TypeError, AttributeError, KeyError, RecursionError) as exc:
+        # A description with the right digest but the wrong structure.
+        raise ValueError(f"{path!r} holds a malformed description: {exc!r}") from exc
 
 
 def _check_header(meta, path):

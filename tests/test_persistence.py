@@ -173,6 +173,19 @@ def test_cuda_model_loads_on_cpu_with_warning(fitted, matrices, path):
     np.testing.assert_array_equal(loaded.predict(matrices), fitted.predict(matrices))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_trained_model_predicts_on_cpu(matrices, path):
+    reg = SingularValueRegressor(**FAST, device="cuda").fit(matrices)
+    svlearn.save(reg, path)
+    with mock.patch.object(torch.cuda, "is_available", return_value=False):
+        with pytest.warns(DeviceWarning):
+            loaded = svlearn.load(path)
+    assert next(loaded.net_.module_.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(
+        loaded.predict(matrices), reg.predict(matrices), rtol=1e-4, atol=1e-6
+    )
+
+
 def test_refuses_truncated_file(fitted, path):
     svlearn.save(fitted, path)
     data = path.read_bytes()
@@ -227,6 +240,15 @@ def test_refuses_newer_format_and_foreign_files(fitted, path, tmp_path):
     joblib.dump(fitted, pickled)
     with pytest.raises(ValueError, match="not a readable svlearn model file"):
         svlearn.load(pickled)
+
+
+def test_refuses_malformed_description(fitted, path):
+    svlearn.save(fitted, path)
+    spec, arrays = _spec_and_arrays(path)
+    spec["root"]["params"] = ["device"]
+    _write(spec, arrays, path)
+    with pytest.raises(ValueError, match="malformed description"):
+        svlearn.load(path)
 
 
 def test_refuses_setting_methods(fitted, path):
