@@ -215,7 +215,9 @@ def _rebuild_net(est, node, arrays):
     try:
         net.module_.load_state_dict(state)
     except RuntimeError as exc:
-        raise ValueError(f"The saved network weights do not fit the model: {exc}")
+        raise ValueError(
+            f"The saved network weights do not fit the model: {exc}"
+        ) from None
     net.module_.to(net.device)
     return net
 
@@ -470,7 +472,7 @@ def load(path):
         raise ValueError(f"{path!r} does not describe an estimator.")
     try:
         return _Reader(arrays).value(root)
-    except (TypeError, AttributeError, KeyError, RecursionError) as exc:
+    except (TypeError, AttributeError, KeyError, RuntimeError) as exc:
         # A description with the right digest but the wrong structure.
         raise ValueError(f"{path!r} holds a malformed description: {exc!r}") from exc
 
