@@ -23,15 +23,23 @@ _LAZY = {
     "SVDLight": "svlearn._svd",
     "reconstruct": "svlearn._svd",
     "estimate_rank": "svlearn._rank",
+    "save": "svlearn._persistence",
+    "load": "svlearn._persistence",
 }
+# Public submodules, imported on first attribute access.
+_SUBMODULES = ("metrics", "datasets", "plotting", "utils")
 
-__all__ = sorted([*_LAZY, "metrics", "datasets", "plotting", "utils", "__version__"])
+__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
+# ``svlearn.dask`` needs the optional dask dependency (``pip install
+# svlearn[dask]``), so it stays out of ``__all__``: ``import *`` and the
+# estimator discovery must work without it.
+_SUBMODULES += ("dask",)
 
 
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in ("metrics", "datasets", "plotting", "utils"):
+    if name in _SUBMODULES:
         return importlib.import_module(f"svlearn.{name}")
     raise AttributeError(f"module 'svlearn' has no attribute {name!r}")
 
