@@ -13,7 +13,9 @@ import svlearn
 
 ROOT = Path(__file__).resolve().parents[1]
 # Built from the sources, never from what an earlier local build left behind.
-_IGNORE = shutil.ignore_patterns("_build", "generated", "auto_examples", "*.pyc")
+_IGNORE = shutil.ignore_patterns(
+    "_build", "generated", "auto_examples", "sg_execution_times.rst", "*.pyc"
+)
 
 
 SUBPACKAGES = ("metrics", "datasets", "plotting", "utils")
