@@ -221,6 +221,12 @@ def render_text(text, results_dir=RESULTS, where="<text>"):
     text, pieces = mask_code(text)
 
     def replace(match):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if match["kind"] == "value" and not text[line_start : match.start()].strip():
+            # CommonMark reads a line that starts with "<!--" as an HTML
+            # block, which would cut the sentence around the value in two.
+            line = _unmask(text[: match.start()], pieces).count("\n") + 1
+            raise RenderError(f"{where}:{line}: a value marker must not start a line")
         try:
             body = _render_marker(match["kind"], match["spec"], load)
         except (RenderError, KeyError, IndexError, ValueError, TypeError) as exc:

@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
+
 import svlearn  # noqa: E402
 
 project = "svlearn"
@@ -125,7 +127,18 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    # From first steps to the paper's experiments; new examples go last.
+    "within_subsection_order": ExplicitOrder(
+        [
+            "plot_quickstart.py",
+            "plot_windowing_grid_search.py",
+            "plot_table1_small.py",
+            "plot_accuracy_speed.py",
+            "plot_svd_light.py",
+            "plot_rank_estimation.py",
+            "*",
+        ]
+    ),
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
@@ -142,9 +155,12 @@ html_title = f"svlearn {version}"
 html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
     "show_prev_next": False,
+    # API pages drop it (templates' sidebar_secondary.remove) to use the width.
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
 html_show_sourcelink = False
+# Keep quotes straight: parameter types quote code values ({"mse", "l1"}).
+smartquotes = False
 html_css_files = ["svlearn.css"]

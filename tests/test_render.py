@@ -76,13 +76,14 @@ def test_value_and_table_markers_are_filled(results):
 @pytest.mark.parametrize(
     "marker, message",
     [
-        ("<!-- value: bench_x/a/c|.2f -->1<!-- /value -->", "no key 'c'"),
+        ("a <!-- value: bench_x/a/c|.2f -->1<!-- /value -->", "no key 'c'"),
         (
-            "<!-- value: bench_nope/a|.2f -->1<!-- /value -->",
+            "a <!-- value: bench_nope/a|.2f -->1<!-- /value -->",
             "no JSON for 'bench_nope'",
         ),
         ("<!-- table: bench_x/nope -->\n<!-- /table -->", "unknown table"),
-        ("<!-- value: bench_x/a/b/0|d -->1<!-- /value -->", "Unknown format code"),
+        ("a <!-- value: bench_x/a/b/0|d -->1<!-- /value -->", "Unknown format code"),
+        ("<!-- value: bench_x/a/b/1|d -->2<!-- /value -->", "must not start a line"),
     ],
 )
 def test_bad_markers_name_the_file_and_line(results, marker, message):
