@@ -12,7 +12,9 @@ they go, and this module rewrites what lies between the markers:
       <!-- /table -->
 
 * one value inside prose, addressed by a path into a JSON file and formatted
-  with a Python format spec (``.3f``, ``.2%``, ``,.0f``...)::
+  with a Python format spec (``.3f``, ``.2%``, ``,.0f``...), or ``%`` and a
+  spec for a percentage with significant digits (``%.3g``: 0.000335 is
+  ``0.0335%``)::
 
       test NMSE <!-- value: bench_svdlight/cifar32/nmse|.2g -->7.3e-4<!-- /value -->
 
@@ -172,12 +174,163 @@ def _meta(data):
     )
 
 
+# -- svlearn reproduce reports (docs/results/<run>/report.json) --------------
+NBSP = "\u00a0"  # keeps "mean ± std" on one line in narrow table cells
+
+_MODEL_NAMES = {
+    "paper_net": "SV-Learn network (paper-faithful)",
+    "svlearn_default": "svlearn default",
+    "mean_spectrum": "mean training spectrum",
+    "frobenius_template": "mean normalised spectrum × Frobenius norm",
+    "power_template": "power-iteration σ1 + leftover energy × template",
+    "random": "random singular values",
+    "exact_svd": "exact SVD (numpy/LAPACK)",
+}
+
+
+def _pm(mean, std, fmt, unit=""):
+    if mean == 0 and std == 0:
+        return "0"
+    return f"{mean:{fmt}}{unit}{NBSP}±{NBSP}{std:{fmt}}{unit}"
+
+
+def _nmse(row, fmt=".3g"):
+    return _pm(100 * row["nmse_mean"], 100 * row["nmse_std"], fmt, "%")
+
+
+def _mae(row, fmt=".4g"):
+    return _pm(row["mae_mean"], row["mae_std"], fmt)
+
+
+def _paper_row(label, paper):
+    return [f"*{label}*", _nmse(paper, ".2f"), _mae(paper, ".2f"), "", "", "", ""]
+
+
+def _experiment(report, key):
+    for experiment in report["experiments"]:
+        if experiment["key"] == key:
+            return experiment
+    raise RenderError(f"no experiment {key!r} in the report")
+
+
+def _report_table(run, key, paper_label="paper, Table I (reported)"):
+    """Table I of one experiment of a report, with timings and speed-ups."""
+
+    def table(load):
+        report = load(f"report:{run}")
+        experiment = _experiment(report, key)
+        paper = experiment["paper"] or report["paper_table_i"].get(run)
+        rows = [_paper_row(paper_label, paper)] if paper else []
+        for model in experiment["models"]:
+            exact = model["key"] == "exact_svd"
+            rows.append(
+                [
+                    _MODEL_NAMES.get(model["key"], model["name"]),
+                    _nmse(model),
+                    _mae(model),
+                    "—" if exact else f"{model['fit_time_s']:.3g}",
+                    f"{1e6 * model['predict_time_per_matrix_s']:.3g}",
+                    f"{model['speedup_vs_numpy']:.3g}",
+                    f"{model['speedup_vs_torch']:.3g}",
+                ]
+            )
+        header = ["model", "NMSE", "MAE", "training (s)", "prediction (µs / matrix)"]
+        align = ["---"] * 3 + ["---:"] * 4
+        return _markdown([*header, "× numpy", "× torch"], rows, align)
+
+    return table
+
+
+# (data label, short label, report, experiment key or None for the paper's row)
+_SUMMARY = [
+    ("CIFAR-10", "", "cifar10", None),
+    (
+        "CIFAR-10 (first 40,000 / last 10,000)",
+        "CIFAR-10",
+        "cifar10",
+        "cifar10_gray_train",
+    ),
+    ("Spambase", "", "spambase", None),
+    (
+        "Spambase, paper's random split",
+        "Spambase random",
+        "spambase",
+        "spambase_random",
+    ),
+    (
+        "Spambase, leakage-free row blocks",
+        "Spambase row blocks",
+        "spambase",
+        "spambase_row_blocks",
+    ),
+    ("sample images (by image)", "sample images", "sample_images", "sample_images"),
+]
+
+
+def _summary(load):
+    """Table I of every run beside the paper's, networks only."""
+    rows = []
+    for label, _, run, key in _SUMMARY:
+        report = load(f"report:{run}")
+        if key is None:
+            paper = report["paper_table_i"][run]
+            rows.append(
+                [label, "*paper, Table I (reported)*", *_paper_row("", paper)[1:3]]
+            )
+            continue
+        models = {m["key"]: m for m in _experiment(report, key)["models"]}
+        for i, name in enumerate(["paper_net", "svlearn_default"]):
+            model_label = "paper-faithful network" if i == 0 else "svlearn default"
+            rows.append(
+                [
+                    label if i == 0 else "",
+                    model_label,
+                    _nmse(models[name]),
+                    _mae(models[name]),
+                ]
+            )
+    return _markdown(["data", "model", "NMSE", "MAE"], rows, ["---"] * 4)
+
+
+def _reconstruction(load):
+    """Rank-k reconstruction errors of every experiment, side by side."""
+    experiments = [
+        (short, _experiment(load(f"report:{run}"), key))
+        for _, short, run, key in _SUMMARY
+        if key is not None
+    ]
+    methods = list(experiments[0][1]["reconstruction"])[1:]  # after "k"
+    header = ["reconstruction"] + [
+        f"{label}, k={e['reconstruction']['k']}" for label, e in experiments
+    ]
+    rows = [
+        [m] + [f"{e['reconstruction'][m]:.3g}" for _, e in experiments] for m in methods
+    ]
+    return _markdown(header, rows)
+
+
+def _from(name, table):
+    return lambda load: table(load(name))
+
+
 TABLES = {
-    "bench_svdlight/cifar32": _svdlight_errors("cifar32"),
-    "bench_svdlight/crops256": _svdlight_errors("crops256"),
-    "bench_svdlight/mosaic1024": _svdlight_errors("mosaic1024"),
-    "bench_svdlight/rank_agreement": _svdlight_ranks,
-    "bench_windows/results": _windows,
+    "bench_svdlight/cifar32": _from("bench_svdlight", _svdlight_errors("cifar32")),
+    "bench_svdlight/crops256": _from("bench_svdlight", _svdlight_errors("crops256")),
+    "bench_svdlight/mosaic1024": _from(
+        "bench_svdlight", _svdlight_errors("mosaic1024")
+    ),
+    "bench_svdlight/rank_agreement": _from("bench_svdlight", _svdlight_ranks),
+    "bench_windows/results": _from("bench_windows", _windows),
+    "results/summary": _summary,
+    "results/reconstruction": _reconstruction,
+    "report:cifar10/cifar10_gray_train": _report_table("cifar10", "cifar10_gray_train"),
+    "report:spambase/spambase_random": _report_table("spambase", "spambase_random"),
+    "report:spambase/spambase_row_blocks": _report_table(
+        "spambase", "spambase_row_blocks", "paper, Table I (reported, random split)"
+    ),
+    "report:sample_images/sample_images": _report_table(
+        "sample_images", "sample_images"
+    ),
 }
 
 
@@ -187,13 +340,16 @@ def _render_marker(kind, spec, load):
     if kind == "value":
         path, _, fmt = spec.partition("|")
         name, *keys = path.strip().split("/")
-        return format(lookup(load(name), keys), fmt.strip())
+        value, fmt = lookup(load(name), keys), fmt.strip()
+        if fmt.startswith("%"):  # a percentage with significant digits
+            return format(100 * value, fmt[1:]) + "%"
+        return format(value, fmt)
     name, _, table = spec.rpartition("/")
     if table == "meta":
         return "\n" + _meta(load(name)) + "\n"
     if spec not in TABLES:
         raise RenderError(f"unknown table {spec!r}; known: {sorted(TABLES)}")
-    return "\n" + TABLES[spec](load(name)) + "\n"
+    return "\n" + TABLES[spec](load) + "\n"
 
 
 def mask_code(text):

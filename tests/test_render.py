@@ -56,13 +56,15 @@ def results(tmp_path):
 def test_value_and_table_markers_are_filled(results):
     text = (
         "NMSE <!-- value: bench_x/a/b/0|.2% -->old<!-- /value --> and "
-        "<!-- value: bench_x/a/b/1|d --><!-- /value -->.\n\n"
+        "<!-- value: bench_x/a/b/1|d --><!-- /value -->, "
+        "<!-- value: bench_x/a/b/0|%.3g --><!-- /value -->.\n\n"
         "<!-- table: bench_windows/results -->\nold table\n<!-- /table -->\n"
         "<!-- table: bench_x/meta -->\n<!-- /table -->\n"
     )
     out = _render.render_text(text, results)
     assert "NMSE <!-- value: bench_x/a/b/0|.2% -->12.35%<!-- /value -->" in out
-    assert "<!-- value: bench_x/a/b/1|d -->2<!-- /value -->." in out
+    assert "<!-- value: bench_x/a/b/1|d -->2<!-- /value -->, " in out
+    assert "<!-- value: bench_x/a/b/0|%.3g -->12.3%<!-- /value -->." in out
     assert "| stride 32 (every window) | 1,000 | 12,345 | 1.5 | 1.6 | 1.7 |" in out
     assert "old table" not in out
     assert "`python benchmarks/bench_x.py --quick` at commit" in out
