@@ -8,6 +8,7 @@ One command regenerates every number in the documentation::
     python benchmarks/run_all.py --quick         # smoke runs, a few minutes
     python benchmarks/run_all.py --render-only   # rewrite the docs from the JSON
     python benchmarks/run_all.py --check         # fail if a doc is out of date
+    python benchmarks/run_all.py --reproduce     # also the runs of docs/results.md
 
 Full runs write ``benchmarks/results/<name>.json`` (each with its commit,
 environment and command under ``"meta"``) and then rewrite the marked tables
@@ -15,6 +16,9 @@ and values of the docs (``benchmarks/_render.py``). ``--quick`` runs small
 versions into ``benchmarks/results/quick/`` (not committed) and renders the
 docs in memory against them, to prove that every marker still resolves,
 without touching the docs. ``--only`` restricts the runs to some benchmarks.
+``--reproduce`` also re-runs the three ``svlearn reproduce`` experiments whose
+reports (``docs/results/<run>/report.json``) feed ``docs/results.md``, about
+half an hour more on 2 cores.
 Data sets are read from ``--data-dir`` (default ``../shared/data``: CIFAR-10
 gray ``cifar10_gray_train.npz`` and ``spambase.data``).
 """
@@ -43,7 +47,9 @@ class Benchmark:
     ``full`` and ``quick`` are argument lists in which ``{data}`` stands for
     the data folder; ``quick=None`` means the script cannot run quickly
     without overwriting committed results. ``out`` is the option that sets its
-    JSON path (None if the script writes fixed paths).
+    JSON path (None if the script writes fixed paths). ``program`` replaces
+    ``benchmarks/<name>.py`` (e.g. ``-m svlearn reproduce``), and ``target``
+    the default output path.
     """
 
     name: str
@@ -51,14 +57,27 @@ class Benchmark:
     quick: list | None
     out: str | None = "--out"
     env: dict = field(default_factory=dict)
+    program: list | None = None
+    target: Path | None = None
 
     def command(self, args, results):
-        argv = [sys.executable, str(HERE / f"{self.name}.py")]
+        argv = [sys.executable, *(self.program or [str(HERE / f"{self.name}.py")])]
         chosen = self.quick if args.quick else self.full
         argv += [a.format(data=args.data_dir) for a in chosen]
         if self.out:
-            argv += [self.out, str(results / f"{self.name}.json")]
+            argv += [self.out, str(self.target or results / f"{self.name}.json")]
         return argv
+
+
+def _reproduce(run, *argv):
+    # The svlearn reproduce runs behind docs/results.md (docs/results/<run>/).
+    return Benchmark(
+        f"reproduce:{run}",
+        list(argv),
+        None,
+        program=["-m", "svlearn", "reproduce"],
+        target=ROOT / "docs" / "results" / run,
+    )
 
 
 BENCHMARKS = [
@@ -78,6 +97,17 @@ BENCHMARKS = [
     # No --out option yet: a quick run would overwrite the committed JSON and
     # docs/figures/accuracy_vs_throughput.png, so it only runs in full.
     Benchmark("bench_ablation", ["--data-dir", "{data}"], None, out=None),
+]
+# The paper's experiment on real data (docs/results.md), about half an hour
+# on 2 cores: run only with --reproduce.
+REPRODUCE = [
+    _reproduce(
+        "cifar10", "--dataset", "{data}/cifar10_gray_train.npz", "--test-size", "10000"
+    ),
+    _reproduce(
+        "spambase", "--dataset", "spambase", "--data-home", "{data}", "--no-download"
+    ),
+    _reproduce("sample_images"),
 ]
 
 
@@ -116,7 +146,19 @@ def main(argv=None):
         action="store_true",
         help="run nothing; exit 1 if a doc differs from its JSON",
     )
-    parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHMARKS])
+    parser.add_argument(
+        "--reproduce",
+        action="store_true",
+        help="also re-run the svlearn reproduce runs behind docs/results.md",
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=[b.name for b in BENCHMARKS + REPRODUCE]
+    )
+    parser.add_argument(
+        "--quick-dir",
+        default=str(_render.RESULTS / "quick"),
+        help="where --quick writes its JSON (default benchmarks/results/quick)",
+    )
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     args = parser.parse_args(argv)
 
@@ -126,11 +168,12 @@ def main(argv=None):
             print(f"out of date with its JSON: {path.relative_to(ROOT)}")
         return 1 if stale else 0
 
-    results = _render.RESULTS / "quick" if args.quick else _render.RESULTS
+    results = Path(args.quick_dir) if args.quick else _render.RESULTS
     results.mkdir(parents=True, exist_ok=True)
     failed = []
     if not args.render_only:
-        chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+        candidates = BENCHMARKS + (REPRODUCE if args.reproduce or args.only else [])
+        chosen = [b for b in candidates if not args.only or b.name in args.only]
         failed = run(chosen, args, results)
 
     if args.quick:

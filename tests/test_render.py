@@ -13,6 +13,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import _meta  # noqa: E402
 import _render  # noqa: E402
+import run_all  # noqa: E402
 
 
 def test_docs_are_rendered_from_the_committed_json():
@@ -100,3 +101,14 @@ def test_run_metadata_records_commit_environment_and_command():
     assert meta["commit"] is None or len(meta["commit"]) == 40
     assert meta["versions"]["numpy"] and meta["cpu_count"] >= 1
     assert meta["utc"].endswith("+00:00")
+
+
+def test_run_all_quick_writes_json_with_provenance_and_leaves_docs(tmp_path):
+    before = {p: p.read_text() for p in _render.documents()}
+    argv = ["--quick", "--only", "bench_windows", "--quick-dir", str(tmp_path)]
+    assert run_all.main(argv) == 0
+    report = json.loads((tmp_path / "bench_windows.json").read_text())
+    assert "--size 2000" in report["meta"]["command"]
+    assert report["meta"]["command"].startswith("OMP_NUM_THREADS=1")
+    assert report["results"][0]["n_windows"] > 0
+    assert {p: p.read_text() for p in _render.documents()} == before
