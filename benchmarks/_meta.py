@@ -39,15 +39,22 @@ def _version(package):
         return None
 
 
+def _relative(arg):
+    # Paths inside the checkout are written relative to its root.
+    path = Path(arg)
+    if not path.is_absolute():
+        return arg
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return arg
+
+
 def _command(argv):
     # The command as a user would type it from the repository root.
-    script = Path(argv[0])
-    try:
-        script = script.resolve().relative_to(ROOT)
-    except ValueError:
-        pass
     env = [f"{k}={os.environ[k]}" for k in _THREAD_VARS if k in os.environ]
-    return shlex.join([*env, "python", str(script), *argv[1:]])
+    script = _relative(str(Path(argv[0]).resolve()))
+    return shlex.join([*env, "python", script, *map(_relative, argv[1:])])
 
 
 def run_metadata(argv):
