@@ -112,3 +112,10 @@ def test_run_all_quick_writes_json_with_provenance_and_leaves_docs(tmp_path):
     assert report["meta"]["command"].startswith("OMP_NUM_THREADS=1")
     assert report["results"][0]["n_windows"] > 0
     assert {p: p.read_text() for p in _render.documents()} == before
+
+
+def test_committed_results_are_full_runs():
+    # A --quick run writes elsewhere; a quick JSON here would reach the docs.
+    for path in sorted(_render.RESULTS.glob("*.json")):
+        data = json.loads(path.read_text())
+        assert not data.get("quick"), f"{path.name} is from a --quick run"
