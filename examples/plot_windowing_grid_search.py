@@ -35,20 +35,23 @@ print(windows.shape, "first origins (matrix, row, col):", origins[:3].tolist())
 # :class:`~svlearn.MatrixWindowTransformer` changes the number of samples (one
 # row per window), so it may only be the first step of a Pipeline fitted with
 # ``y=None``; the regressor then computes its own targets. Each "sample" of the
-# Pipeline is a whole image: here 40 crops of 96x96 pixels of ``china.jpg``,
-# each giving 9 windows of 32x32 at stride 32.
+# Pipeline is a whole image: here the 24 non-overlapping 96x96 tiles of
+# ``china.jpg``, each giving 25 overlapping windows of 32x32 at stride 16.
 from sklearn.pipeline import make_pipeline
 
 from svlearn import MatrixWindowTransformer, SingularValueRegressor
 
-rng = np.random.RandomState(0)
-tops = rng.randint(0, china.shape[0] - 96, 40)
-lefts = rng.randint(0, china.shape[1] - 96, 40)
-crops = np.stack([china[t : t + 96, s : s + 96] for t, s in zip(tops, lefts)])
-crops = crops.astype(np.float32)
+tiles = np.stack(
+    [
+        china[r : r + 96, c : c + 96]
+        for r in range(0, china.shape[0] - 95, 96)
+        for c in range(0, china.shape[1] - 95, 96)
+    ]
+).astype(np.float32)
+print("tiles", tiles.shape)
 
 pipe = make_pipeline(
-    MatrixWindowTransformer(window_shape=(32, 32), strides=(32, 32)),
+    MatrixWindowTransformer(window_shape=(32, 32), strides=(16, 16)),
     SingularValueRegressor(max_iter=10, random_state=0),
 )
 
@@ -58,8 +61,9 @@ pipe = make_pipeline(
 # A string scorer such as ``"neg_mean_squared_error"`` needs ``y``. The scorers
 # in :mod:`svlearn.metrics` do not: when ``y`` is None they window the
 # held-out images through the Pipeline's first steps and decompose the windows
-# exactly. Crops are split into folds as whole images, so overlapping windows
-# never straddle train and test.
+# exactly. The folds split whole tiles, so the overlapping windows of one tile
+# are never split between training and testing; the tiles themselves do not
+# overlap.
 from sklearn.model_selection import GridSearchCV
 
 from svlearn.metrics import mae_scorer, nmse_scorer
@@ -71,7 +75,7 @@ search = GridSearchCV(
     refit="nmse",
     cv=3,
 )
-search.fit(crops)
+search.fit(tiles)
 for params, nmse_, mae_ in zip(
     search.cv_results_["params"],
     search.cv_results_["mean_test_nmse"],
