@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import svlearn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +62,13 @@ def test_site_builds_without_warnings(tmp_path):
         "auto_examples/index.html",
     ):
         assert (html / page).is_file(), page
+
+
+def test_screenshot_script_names_the_missing_browser():
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import screenshots
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    with pytest.raises(FileNotFoundError, match="no-such-browser.*chromium"):
+        screenshots.find_chromium("no-such-browser")
