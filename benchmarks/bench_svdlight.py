@@ -33,7 +33,7 @@ writes ``benchmarks/results/bench_svdlight.json`` and prints Markdown tables.
 
 import argparse
 import json
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -42,7 +42,6 @@ import scipy.linalg.interpolative as sli
 from sklearn.datasets import load_sample_images
 from sklearn.utils.extmath import randomized_svd
 
-import svlearn
 from svlearn import (
     SingularValueRegressor,
     SVDLight,
@@ -53,6 +52,9 @@ from svlearn import (
 from svlearn._timing import best_time
 from svlearn.datasets._base import _to_gray
 from svlearn.metrics import mae, nmse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import run_metadata  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "cifar10_gray_train.npz"
@@ -233,13 +235,8 @@ def main():
     parser.add_argument("--out", default=str(HERE / "results" / "bench_svdlight.json"))
     args = parser.parse_args()
     rng = np.random.RandomState(0)
-    results = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/bench_svdlight.py"
-        + (" --quick" if args.quick else ""),
-        "svlearn": svlearn.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-    }
+    start = time.perf_counter()
+    results = {"meta": run_metadata(sys.argv), "quick": args.quick}
 
     # --- 32x32 CIFAR-10 gray --------------------------------------------------
     X = np.load(args.data)["X"].astype(np.float32)
@@ -280,6 +277,7 @@ def main():
         "table": compare(mosaics, S_exact, None, (1, 5, 20, 50), 0.0, "1024"),
     }
 
+    results["total_seconds"] = time.perf_counter() - start
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

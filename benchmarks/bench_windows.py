@@ -21,7 +21,6 @@ needs about twice the matrix size in memory (3.3 GB for the defaults).
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -30,6 +29,9 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import run_metadata  # noqa: E402
 
 CASES = {
     "stride32": dict(strides=(32, 32)),
@@ -106,13 +108,7 @@ def main():
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]))
-    report = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/bench_windows.py",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "machine": platform.machine(),
-        "results": results,
-    }
+    report = {"meta": run_metadata(sys.argv), "results": results}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
 

@@ -239,7 +239,7 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Shape ``(m, n)`` of each matrix.
     n_features_in_ : int
         Number of features seen during :meth:`fit` (``m * n``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, when ``X`` has string
         column names.
 

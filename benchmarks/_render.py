@@ -1,0 +1,416 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Render the numbers in README.md and docs/*.md from the benchmarks' JSON.
+
+Numbers are never typed into the docs by hand. A Markdown file marks where
+they go, and this module rewrites what lies between the markers:
+
+* a table, built by a function registered in :data:`TABLES`::
+
+      <!-- table: bench_svdlight/cifar32 -->
+      (generated)
+      <!-- /table -->
+
+* one value inside prose, addressed by a path into a JSON file and formatted
+  with a Python format spec (``.3f``, ``.2%``, ``,.0f``...), or ``%`` and a
+  spec for a percentage with significant digits (``%.3g``: 0.000335 is
+  ``0.0335%``)::
+
+      test NMSE <!-- value: bench_svdlight/cifar32/nmse|.2g -->7.3e-4<!-- /value -->
+
+* ``<!-- table: NAME/meta -->`` prints where the numbers of ``NAME`` come from
+  (command, commit, time, versions, as written by ``_meta.run_metadata``).
+
+``NAME`` is a JSON file: ``bench_x`` is ``benchmarks/results/bench_x.json``,
+``report:cifar10`` is ``docs/results/cifar10/report.json`` (a ``svlearn
+reproduce`` report). Run ``python benchmarks/run_all.py --render-only`` to
+rewrite the files, or ``--check`` to fail when a file is out of date with its
+JSON.
+"""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+_MARKER = re.compile(
+    r"<!-- (?P<kind>table|value): (?P<spec>[^>]+?) -->"
+    r"(?P<body>.*?)"
+    r"<!-- /(?P=kind) -->",
+    re.S,
+)
+
+
+# Code is quoted, not rendered: fenced blocks and inline code spans.
+_CODE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$|`[^`\n]+`", re.S | re.M)
+
+
+class RenderError(ValueError):
+    """A marker that names an unknown table, file or JSON path."""
+
+
+# -- sources -----------------------------------------------------------------
+def source_path(name, results_dir=RESULTS):
+    """The JSON file behind a source ``name`` (see the module docstring).
+
+    ``results_dir`` may be a list of folders, searched in order (``--quick``
+    puts its own results in front of the committed ones).
+    """
+    if name.startswith("report:"):
+        return ROOT / "docs" / "results" / name.split(":", 1)[1] / "report.json"
+    dirs = [results_dir] if isinstance(results_dir, (str, Path)) else results_dir
+    paths = [Path(d) / f"{name}.json" for d in dirs]
+    return next((p for p in paths if p.is_file()), paths[-1])
+
+
+def _loader(results_dir):
+    cache = {}
+
+    def load(name):
+        if name not in cache:
+            path = source_path(name, results_dir)
+            if not path.is_file():
+                raise RenderError(f"no JSON for {name!r}: {path} does not exist")
+            cache[name] = json.loads(path.read_text())
+        return cache[name]
+
+    return load
+
+
+def lookup(data, path):
+    """Follow ``a/b/0/c`` through dicts and lists."""
+    value = data
+    for key in path:
+        if isinstance(value, list):
+            value = value[int(key)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            raise RenderError(f"no key {key!r} on the way to {'/'.join(path)!r}")
+    return value
+
+
+# -- tables --------------------------------------------------------------------
+def _markdown(header, rows, align=None):
+    align = align or ["---"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _svdlight_errors(key):
+    def table(data):
+        cells = data[key]["table"]
+        ks = list(next(iter(cells.values())))
+        rows = [
+            [name]
+            + [
+                f"{c['rel_err_mean']:.3f} ({c['ms_per_matrix']:.3g})"
+                for c in by_k.values()
+            ]
+            for name, by_k in cells.items()
+        ]
+        return _markdown(["method", *(f"k={k}" for k in ks)], rows)
+
+    return table
+
+
+def _svdlight_ranks(data):
+    rows = [
+        [
+            name,
+            f"{r['equal']:.3f}",
+            f"{r['within_1']:.3f}",
+            f"{r['mean_rank_exact']:.2f}",
+            f"{r['mean_rank_predicted']:.2f}",
+        ]
+        for name, r in data["cifar32"]["rank_agreement"].items()
+    ]
+    header = ["criterion", "equal", "within 1", "mean rank exact"]
+    return _markdown([*header, "mean rank predicted"], rows)
+
+
+_WINDOW_CASES = {
+    "stride32": "stride 32 (every window)",
+    "random100k": "stride 1, `max_windows=100_000`",
+}
+
+
+def _windows(data):
+    rows = [
+        [
+            _WINDOW_CASES.get(r["case"], r["case"]),
+            f"{r['n_windows']:,}",
+            f"{r['windows_per_s']:,}",
+            f"{r['output_mb']:,}",
+            f"{r['traced_peak_mb']:,}",
+            f"{r['rss_increase_mb']:,}",
+        ]
+        for r in data["results"]
+    ]
+    header = ["case", "windows", "windows/s", "output MB", "traced peak MB"]
+    return _markdown([*header, "RSS increase MB"], rows)
+
+
+def _meta(data):
+    """Where the numbers of one JSON file come from."""
+    meta = data.get("meta")
+    if meta is None:
+        command = data.get("command", "not recorded")
+        return (
+            f"Source: `{command}`, run before the benchmarks recorded their "
+            "commit and environment; `python benchmarks/run_all.py` refreshes it."
+        )
+    commit = (meta["commit"] or "unknown")[:10] + (
+        " (modified)" if meta["dirty"] else ""
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
+    return (
+        f"Source: `{meta['command']}` at commit `{commit}`, {meta['utc']}; "
+        f"{meta['cpu_count']} CPU cores, {meta['machine']}, Python "
+        f"{meta['python']}, {versions}."
+    )
+
+
+# -- svlearn reproduce reports (docs/results/<run>/report.json) --------------
+NBSP = "\u00a0"  # keeps "mean ± std" on one line in narrow table cells
+
+_MODEL_NAMES = {
+    "paper_net": "SV-Learn network (paper-faithful)",
+    "svlearn_default": "svlearn default",
+    "mean_spectrum": "mean training spectrum",
+    "frobenius_template": "mean normalised spectrum × Frobenius norm",
+    "power_template": "power-iteration σ1 + leftover energy × template",
+    "random": "random singular values",
+    "exact_svd": "exact SVD (numpy/LAPACK)",
+}
+
+
+def _pm(mean, std, fmt, unit=""):
+    if mean == 0 and std == 0:
+        return "0"
+    return f"{mean:{fmt}}{unit}{NBSP}±{NBSP}{std:{fmt}}{unit}"
+
+
+def _nmse(row, fmt=".3g"):
+    return _pm(100 * row["nmse_mean"], 100 * row["nmse_std"], fmt, "%")
+
+
+def _mae(row, fmt=".4g"):
+    return _pm(row["mae_mean"], row["mae_std"], fmt)
+
+
+def _paper_row(label, paper):
+    return [f"*{label}*", _nmse(paper, ".2f"), _mae(paper, ".2f"), "", "", "", ""]
+
+
+def _experiment(report, key):
+    for experiment in report["experiments"]:
+        if experiment["key"] == key:
+            return experiment
+    raise RenderError(f"no experiment {key!r} in the report")
+
+
+def _report_table(run, key, paper_label="paper, Table I (reported)"):
+    """Table I of one experiment of a report, with timings and speed-ups."""
+
+    def table(load):
+        report = load(f"report:{run}")
+        experiment = _experiment(report, key)
+        paper = experiment["paper"] or report["paper_table_i"].get(run)
+        rows = [_paper_row(paper_label, paper)] if paper else []
+        for model in experiment["models"]:
+            exact = model["key"] == "exact_svd"
+            rows.append(
+                [
+                    _MODEL_NAMES.get(model["key"], model["name"]),
+                    _nmse(model),
+                    _mae(model),
+                    "—" if exact else f"{model['fit_time_s']:.3g}",
+                    f"{1e6 * model['predict_time_per_matrix_s']:.3g}",
+                    f"{model['speedup_vs_numpy']:.3g}",
+                    f"{model['speedup_vs_torch']:.3g}",
+                ]
+            )
+        header = ["model", "NMSE", "MAE", "training (s)", "prediction (µs / matrix)"]
+        align = ["---"] * 3 + ["---:"] * 4
+        return _markdown([*header, "× numpy", "× torch"], rows, align)
+
+    return table
+
+
+# (data label, short label, report, experiment key or None for the paper's row)
+_SUMMARY = [
+    ("CIFAR-10", "", "cifar10", None),
+    (
+        "CIFAR-10 (first 40,000 / last 10,000)",
+        "CIFAR-10",
+        "cifar10",
+        "cifar10_gray_train",
+    ),
+    ("Spambase", "", "spambase", None),
+    (
+        "Spambase, paper's random split",
+        "Spambase random",
+        "spambase",
+        "spambase_random",
+    ),
+    (
+        "Spambase, leakage-free row blocks",
+        "Spambase row blocks",
+        "spambase",
+        "spambase_row_blocks",
+    ),
+    ("sample images (by image)", "sample images", "sample_images", "sample_images"),
+]
+
+
+def _summary(load):
+    """Table I of every run beside the paper's, networks only."""
+    rows = []
+    for label, _, run, key in _SUMMARY:
+        report = load(f"report:{run}")
+        if key is None:
+            paper = report["paper_table_i"][run]
+            rows.append(
+                [label, "*paper, Table I (reported)*", *_paper_row("", paper)[1:3]]
+            )
+            continue
+        models = {m["key"]: m for m in _experiment(report, key)["models"]}
+        for i, name in enumerate(["paper_net", "svlearn_default"]):
+            model_label = "paper-faithful network" if i == 0 else "svlearn default"
+            rows.append(
+                [
+                    label if i == 0 else "",
+                    model_label,
+                    _nmse(models[name]),
+                    _mae(models[name]),
+                ]
+            )
+    return _markdown(["data", "model", "NMSE", "MAE"], rows, ["---"] * 4)
+
+
+def _reconstruction(load):
+    """Rank-k reconstruction errors of every experiment, side by side."""
+    experiments = [
+        (short, _experiment(load(f"report:{run}"), key))
+        for _, short, run, key in _SUMMARY
+        if key is not None
+    ]
+    methods = list(experiments[0][1]["reconstruction"])[1:]  # after "k"
+    header = ["reconstruction"] + [
+        f"{label}, k={e['reconstruction']['k']}" for label, e in experiments
+    ]
+    rows = [
+        [m] + [f"{e['reconstruction'][m]:.3g}" for _, e in experiments] for m in methods
+    ]
+    return _markdown(header, rows)
+
+
+def _from(name, table):
+    return lambda load: table(load(name))
+
+
+TABLES = {
+    "bench_svdlight/cifar32": _from("bench_svdlight", _svdlight_errors("cifar32")),
+    "bench_svdlight/crops256": _from("bench_svdlight", _svdlight_errors("crops256")),
+    "bench_svdlight/mosaic1024": _from(
+        "bench_svdlight", _svdlight_errors("mosaic1024")
+    ),
+    "bench_svdlight/rank_agreement": _from("bench_svdlight", _svdlight_ranks),
+    "bench_windows/results": _from("bench_windows", _windows),
+    "results/summary": _summary,
+    "results/reconstruction": _reconstruction,
+    "report:cifar10/cifar10_gray_train": _report_table("cifar10", "cifar10_gray_train"),
+    "report:spambase/spambase_random": _report_table("spambase", "spambase_random"),
+    "report:spambase/spambase_row_blocks": _report_table(
+        "spambase", "spambase_row_blocks", "paper, Table I (reported, random split)"
+    ),
+    "report:sample_images/sample_images": _report_table(
+        "sample_images", "sample_images"
+    ),
+}
+
+
+# -- rendering -----------------------------------------------------------------
+def _render_marker(kind, spec, load):
+    spec = spec.strip()
+    if kind == "value":
+        path, _, fmt = spec.partition("|")
+        name, *keys = path.strip().split("/")
+        value, fmt = lookup(load(name), keys), fmt.strip()
+        if fmt.startswith("%"):  # a percentage with significant digits
+            return format(100 * value, fmt[1:]) + "%"
+        return format(value, fmt)
+    name, _, table = spec.rpartition("/")
+    if table == "meta":
+        return "\n" + _meta(load(name)) + "\n"
+    if spec not in TABLES:
+        raise RenderError(f"unknown table {spec!r}; known: {sorted(TABLES)}")
+    return "\n" + TABLES[spec](load) + "\n"
+
+
+def mask_code(text):
+    """Replace code blocks and spans by placeholders; return text and pieces."""
+    pieces = []
+
+    def hide(match):
+        pieces.append(match[0])
+        return f"\0{len(pieces) - 1}\0"
+
+    return _CODE.sub(hide, text), pieces
+
+
+def _unmask(text, pieces):
+    return re.sub(r"\0(\d+)\0", lambda m: pieces[int(m[1])], text)
+
+
+def render_text(text, results_dir=RESULTS, where="<text>"):
+    """Return ``text`` with every marker's contents regenerated.
+
+    Markers inside code (fenced blocks, inline spans) are quoted, not
+    rendered.
+    """
+    load = _loader(results_dir)
+    text, pieces = mask_code(text)
+
+    def replace(match):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if match["kind"] == "value" and not text[line_start : match.start()].strip():
+            # CommonMark reads a line that starts with "<!--" as an HTML
+            # block, which would cut the sentence around the value in two.
+            line = _unmask(text[: match.start()], pieces).count("\n") + 1
+            raise RenderError(f"{where}:{line}: a value marker must not start a line")
+        try:
+            body = _render_marker(match["kind"], match["spec"], load)
+        except (RenderError, KeyError, IndexError, ValueError, TypeError) as exc:
+            line = _unmask(text[: match.start()], pieces).count("\n") + 1
+            raise RenderError(f"{where}:{line}: {match[0][:80]!r}: {exc}") from exc
+        kind, spec = match["kind"], match["spec"]
+        return f"<!-- {kind}: {spec} -->{body}<!-- /{kind} -->"
+
+    return _unmask(_MARKER.sub(replace, text), pieces)
+
+
+def documents(root=ROOT):
+    """The Markdown files whose numbers are rendered."""
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+
+
+def render_files(paths=None, results_dir=RESULTS, check=False):
+    """Rewrite the marked parts of ``paths``; return the files that changed.
+
+    With ``check=True`` nothing is written: the returned files are those whose
+    numbers differ from their JSON.
+    """
+    changed = []
+    for path in paths or documents():
+        text = path.read_text()
+        new = render_text(text, results_dir, where=str(path))
+        if new != text:
+            changed.append(path)
+            if not check:
+                path.write_text(new)
+    return changed

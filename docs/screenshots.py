@@ -1,0 +1,85 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Screenshot pages of the built documentation site in headless Chromium.
+
+Build the site first, with the gallery executed so that its figures exist::
+
+    python -m sphinx -b html docs docs/_build/html
+    python docs/screenshots.py                    # PNGs in docs/_build/screenshots
+
+Needs a Chromium binary (Debian: ``apt-get install chromium``); ``--chromium``
+names another one. Look at the PNGs for what a reader would trip on: broken
+math, unreadable tables, missing figures.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+PAGES = {
+    "index": "index.html",
+    "api_regressor": "generated/svlearn.SingularValueRegressor.html",
+    "gallery_index": "auto_examples/index.html",
+    "gallery_quickstart": "auto_examples/plot_quickstart.html",
+    "svdlight_tables": "svdlight.html",
+}
+
+
+def find_chromium(name=None):
+    """Path of a Chromium executable, or raise FileNotFoundError."""
+    candidates = [name] if name else ["chromium", "chromium-browser", "google-chrome"]
+    for candidate in candidates:
+        path = shutil.which(candidate)
+        if path:
+            return path
+    raise FileNotFoundError(
+        f"no Chromium among {candidates}; install Debian's 'chromium' package "
+        "or pass --chromium PATH"
+    )
+
+
+def screenshot(chromium, html, png, width, height):
+    """Save a ``width`` x ``height`` screenshot of the file ``html``."""
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",  # needed when run as root, e.g. in containers
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--allow-file-access-from-files",
+        f"--window-size={width},{height}",
+        f"--screenshot={png}",
+        html.resolve().as_uri(),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    if not png.is_file():
+        raise RuntimeError(f"Chromium wrote no screenshot of {html}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--html", default=str(DOCS / "_build" / "html"))
+    parser.add_argument("--out", default=str(DOCS / "_build" / "screenshots"))
+    parser.add_argument("--chromium", default=None)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=2400)
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=None)
+    args = parser.parse_args(argv)
+
+    chromium = find_chromium(args.chromium)
+    html, out = Path(args.html), Path(args.out)
+    missing = [p for p in PAGES.values() if not (html / p).is_file()]
+    if missing:
+        sys.exit(f"not built: {missing} under {html}; build the site first")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.pages or PAGES:
+        png = out / f"{name}.png"
+        screenshot(chromium, html / PAGES[name], png, args.width, args.height)
+        print(f"{png} ({png.stat().st_size / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()
