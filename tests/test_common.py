@@ -52,7 +52,7 @@ EXPECTED_FAILED_CHECKS = {
 _RAW_HEAD = {
     "check_methods_subset_invariance": "The raw head's float32 matrix products "
     "sum in an order that depends on the batch size, so a row predicted in a "
-    "smaller batch differs by a few float32 ulps of its large output, above "
+    "smaller batch can differ by a few float32 ulps of its large output, above "
     "the check's atol=1e-7.",
 }
 
