@@ -76,32 +76,34 @@ def _start_vectors(n, k, dtype, device):
         return torch.from_numpy(V).to(dtype=dtype, device=device)
 
 
-def _orthonormalize(V):
-    """Gram-Schmidt on the few columns of a batch of bases; cheaper than QR.
+def _orthonormalize_rows(M):
+    """Gram-Schmidt on the few rows of a batch of bases; cheaper than QR.
 
-    Each column is projected out twice ("twice is enough"), so the basis is
-    orthonormal to float precision even for nearly dependent columns. A
-    column that keeps less than ``8 eps`` of its norm (float32: 1e-6) is
-    dependent to within rounding (a rank-deficient matrix, or in float32 a
-    direction with singular value below 1e-3 of the largest) and becomes
-    zero: normalising its rounding noise would give a spurious direction and
-    Ritz values above the true ones.
+    ``M`` has shape (batch, k, n): each basis vector is a contiguous row,
+    which keeps the vector operations fast. Each row is projected out twice
+    ("twice is enough"), so the basis is orthonormal to float precision even
+    for nearly dependent vectors. A vector that keeps less than ``8 eps`` of
+    its norm (float32: 1e-6) is dependent to within rounding (a rank-deficient
+    matrix, or in float32 a direction with singular value below 1e-3 of the
+    largest) and becomes zero: normalising its rounding noise would give a
+    spurious direction and Ritz values above the true ones.
     """
     import torch
 
-    cols = []
-    for j in range(V.shape[-1]):
-        v = V[..., j]
-        # rsqrt of a sum: torch's vector_norm is several times slower here.
+    floor = (8 * torch.finfo(M.dtype).eps) ** 2  # about 1e-12 in float32
+    tiny = torch.finfo(M.dtype).tiny
+    rows = []
+    for j in range(M.shape[1]):
+        v = M[:, j]
+        # rsqrt of a sum: torch's vector_norm is slower on these short rows.
         sq_before = (v * v).sum(-1, keepdim=True)
-        for _ in range(2 if cols else 0):
-            for u in cols:
-                v = v - (u * v).sum(-1, keepdim=True) * u
-        sq = (v * v).sum(-1, keepdim=True) if cols else sq_before
-        unit = v * sq.clamp_min(torch.finfo(v.dtype).tiny).rsqrt()
-        floor = (8 * torch.finfo(v.dtype).eps) ** 2  # about 1e-12 in float32
-        cols.append(torch.where(sq > floor * sq_before, unit, 0.0))
-    return torch.stack(cols, dim=-1)
+        for _ in range(2 if rows else 0):
+            for u in rows:
+                v = torch.addcmul(v, (u * v).sum(-1, keepdim=True), u, value=-1)
+        sq = (v * v).sum(-1, keepdim=True) if rows else sq_before
+        inv = torch.where(sq > floor * sq_before, sq.clamp_min(tiny).rsqrt(), 0.0)
+        rows.append(v * inv)
+    return torch.stack(rows, dim=1)
 
 
 def top_singular_values(
@@ -155,8 +157,9 @@ def top_singular_values(
     start = (A.reshape(b * m, n) @ V0).reshape(b, m, -1) * scale
     W = start[..., :k]
     for _ in range(n_iter if k else 0):
-        V = _orthonormalize((A.mT @ W) * scale)
-        W = (A @ V) * scale
+        # The basis as rows, (batch, k, n): (A^T W)^T = W^T A.
+        V = _orthonormalize_rows(torch.bmm(W.mT, A) * scale)
+        W = torch.bmm(A, V.mT) * scale
     # Ritz values: eigenvalues of the small Gram matrix, in float64 so that
     # the smaller ones keep their digits next to the largest, and returned in
     # float64: the leftover energy 1 - sum(values**2) of a normalised matrix
@@ -178,7 +181,7 @@ def top_singular_values(
 _THIN = 3e-3
 
 
-def leading_values_and_rest(A, k, n_iter, sq_norms):
+def leading_values_and_rest(A, k, n_iter, norms):
     """Leading singular values and leftover energy of normalised matrices.
 
     Runs :func:`top_singular_values` on ``A / ||A||_F`` and returns the
@@ -196,8 +199,8 @@ def leading_values_and_rest(A, k, n_iter, sq_norms):
         Number of leading values.
     n_iter : int
         Subspace iteration steps.
-    sq_norms : Tensor of shape (batch, 1)
-        Squared Frobenius norms of the matrices, in ``A``'s dtype.
+    norms : Tensor of shape (batch, 1)
+        Frobenius norms of the matrices, in ``A``'s dtype.
 
     Returns
     -------
@@ -214,10 +217,10 @@ def leading_values_and_rest(A, k, n_iter, sq_norms):
     """
     import torch
 
-    inv = torch.where(sq_norms > 0, sq_norms.rsqrt(), 0.0)
+    inv = torch.where(norms > 0, 1 / norms, 0.0)
     values, start = top_singular_values(A, k, n_iter, inv_scale=inv, return_start=True)
     inv64 = inv.double()
-    energy = sq_norms.double() * inv64**2
+    energy = (norms.double() * inv64) ** 2
     rest_sq = energy - (values**2).sum(-1, keepdim=True)
     thin = (rest_sq < _THIN * energy)[:, 0] if k else rest_sq.new_zeros(0)
     if thin.any():

@@ -90,15 +90,15 @@ class SpectrumMLP(nn.Module):
                 self.n_components, self.mlp[0].out_features, bias=False
             )
 
-    def forward(self, X, sq_norms=None):
+    def forward(self, X, norms=None):
         """Spectra of a batch of flattened matrices.
 
         Parameters
         ----------
         X : Tensor of shape (batch, m * n)
-        sq_norms : Tensor of shape (batch, 1) or None, default=None
-            Squared Frobenius norms of the rows of ``X``, if the caller has
-            them already (predict checks them for range); else computed here.
+        norms : Tensor of shape (batch, 1) or None, default=None
+            Frobenius norms of the rows of ``X``, if the caller has them
+            already (predict checks them for range); else computed here.
         """
         if self.head == "raw":
             out = self.mlp(X)
@@ -109,12 +109,11 @@ class SpectrumMLP(nn.Module):
         # s A / ||A||_F with a canonical sign s, so sigma(-A) = sigma(A) holds
         # exactly; dividing after the first layer's product instead of before
         # saves a pass over the wide input.
-        if sq_norms is None:
-            sq_norms = (X * X).sum(-1, keepdim=True)
-        norms = sq_norms.sqrt()
+        if norms is None:
+            norms = torch.linalg.vector_norm(X, dim=-1, keepdim=True)
         first = self.mlp[0]
         if self.head == "frobenius":
-            inv = torch.where(sq_norms > 0, sq_norms.rsqrt(), 0.0)
+            inv = torch.where(norms > 0, 1 / norms, 0.0)
             sign = _canonical_sign(X, X.sum(-1, keepdim=True)) * inv
             hidden = nn.functional.linear(X, first.weight) * sign + first.bias
             return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms
@@ -124,7 +123,7 @@ class SpectrumMLP(nn.Module):
             A = A.mT
         with torch.no_grad():
             top, rest_sq, _, inv, start = leading_values_and_rest(
-                A, self.n_components, self.n_iter, sq_norms
+                A, self.n_components, self.n_iter, norms
             )
         # The start block's first column is A times the constant vector: its
         # sum has the sign of the sum of A's entries, at no extra cost.

@@ -549,10 +549,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 )
             return pred
         x = _to_tensor(block, device)
-        sq_norms = (x * x).sum(-1, keepdim=True)
+        norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
         low, high = _SAFE_NORMS
-        pred = module(x, sq_norms).double()
-        outside = ~((sq_norms >= low**2) & (sq_norms <= high**2))[:, 0]
+        pred = module(x, norms).double()
+        outside = ~((norms >= low) & (norms <= high))[:, 0]
         pred = pred.cpu().numpy()
         if outside.any():
             # Zero, tiny, huge or non-finite matrices (and float64 values
