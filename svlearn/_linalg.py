@@ -107,7 +107,7 @@ def _orthonormalize_rows(M):
 
 
 def top_singular_values(
-    A, k, n_iter, *, inv_scale=None, return_start=False, closed_form=True
+    A, k, n_iter, *, inv_scale=None, details=False, closed_form=True
 ):
     """Estimate the top ``k`` singular values of a batch by subspace iteration.
 
@@ -132,9 +132,11 @@ def top_singular_values(
         it: every intermediate is of order one whatever the scale of ``A``, so
         float32 neither overflows nor underflows, and the returned values are
         those of the scaled matrices.
-    return_start : bool, default=False
+    details : bool, default=False
         Also return the first product ``A V0`` (scaled), whose first column
-        holds the row sums of each matrix divided by ``sqrt(n)``.
+        holds the row sums of each matrix divided by ``sqrt(n)``, and the
+        energy that the last step added to the subspace (how far from
+        converged the iteration still is; 0 for ``n_iter=0``).
     closed_form : bool, default=True
         Solve the ``k x k`` Ritz problem in closed form (fast; for ``k = 3``
         the eigenvalues of a nearly repeated pair lose half their digits, up
@@ -144,8 +146,11 @@ def top_singular_values(
     -------
     values : Tensor of shape (batch, k)
         Descending estimates, float64.
-    start : Tensor of shape (batch, m, k)
-        Only with ``return_start=True``.
+    start : Tensor of shape (batch, m, max(k, 1))
+        Only with ``details=True``.
+    gain : Tensor of shape (batch, 1), float64
+        Only with ``details=True``: ``||W||_F^2`` after the last step minus
+        before it, for the scaled matrices.
     """
 
     import torch
@@ -155,8 +160,9 @@ def top_singular_values(
     V0 = _start_vectors(n, max(k, 1), A.dtype, A.device)
     # The start subspace is shared, so the first product is one large GEMM.
     start = (A.reshape(b * m, n) @ V0).reshape(b, m, -1) * scale
-    W = start[..., :k]
+    W = before_last = start[..., :k]
     for _ in range(n_iter if k else 0):
+        before_last = W
         # The basis as rows, (batch, k, n): (A^T W)^T = W^T A.
         V = _orthonormalize_rows(torch.bmm(W.mT, A) * scale)
         W = torch.bmm(A, V.mT) * scale
@@ -164,6 +170,9 @@ def top_singular_values(
     # the smaller ones keep their digits next to the largest, and returned in
     # float64: the leftover energy 1 - sum(values**2) of a normalised matrix
     # cancels most digits when the leading values hold most of the energy.
+    if details:
+        captured = (W.double() ** 2).sum((-2, -1))
+        gain = (captured - (before_last.double() ** 2).sum((-2, -1)))[:, None]
     W = W.double()
     if k == 0:
         values = W.new_zeros(b, 0)
@@ -173,7 +182,7 @@ def top_singular_values(
         C = W.mT @ W
         eig = _small_eigvalsh(C) if closed_form else torch.linalg.eigvalsh(C).flip(-1)
         values = eig.clamp_min(0).sqrt()
-    return (values, start) if return_start else values
+    return (values, start, gain.clamp_min(0)) if details else values
 
 
 # Leftover energy fraction below which float32 keeps too few digits of it (its
@@ -214,11 +223,13 @@ def leading_values_and_rest(A, k, n_iter, norms):
         ``1 / ||A||_F`` in ``A``'s dtype (0 for a zero matrix).
     start : Tensor of shape (batch, m, max(k, 1))
         The first product, as :func:`top_singular_values` returns it.
+    gain : Tensor of shape (batch, 1), float64
+        Energy added by the last iteration step, as it returns it.
     """
     import torch
 
     inv = torch.where(norms > 0, 1 / norms, 0.0)
-    values, start = top_singular_values(A, k, n_iter, inv_scale=inv, return_start=True)
+    values, start, gain = top_singular_values(A, k, n_iter, inv_scale=inv, details=True)
     inv64 = inv.double()
     energy = (norms.double() * inv64) ** 2
     rest_sq = energy - (values**2).sum(-1, keepdim=True)
@@ -236,7 +247,7 @@ def leading_values_and_rest(A, k, n_iter, norms):
         energy = energy.clone()
         energy[thin] = sq64 * inv64[thin] ** 2
         rest_sq = energy - (values**2).sum(-1, keepdim=True)
-    return values, rest_sq.clamp_min(0), energy, inv, start
+    return values, rest_sq.clamp_min(0), energy, inv, start, gain
 
 
 def subspace_singular_values(X, matrix_shape, k, n_iter):

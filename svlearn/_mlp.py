@@ -100,11 +100,25 @@ class SpectrumMLP(nn.Module):
             Frobenius norms of the rows of ``X``, if the caller has them
             already (predict checks them for range); else computed here.
         """
+        return self.spectra(X, norms)[0]
+
+    def spectra(self, X, norms=None):
+        """Spectra and the iteration's diagnostics (see :meth:`forward`).
+
+        Returns
+        -------
+        spectra : Tensor of shape (batch, min(m, n)), in ``X``'s dtype
+        diagnostics : Tensor of shape (batch, 2), float64, or None
+            For the "subspace" head, per matrix: the energy fraction left to
+            the network's tail (``1 - sum(top**2) / ||A||_F**2``) and the
+            fraction that the last iteration step added (small once
+            converged). None for the other heads.
+        """
         if self.head == "raw":
             out = self.mlp(X)
             if not self.training:
                 out = out.clamp_min(0).sort(dim=-1, descending=True).values
-            return out
+            return out, None
         # Scale-equivariant heads: sigma(cA) = |c| sigma(A). The network sees
         # s A / ||A||_F with a canonical sign s, so sigma(-A) = sigma(A) holds
         # exactly; dividing after the first layer's product instead of before
@@ -116,13 +130,13 @@ class SpectrumMLP(nn.Module):
             inv = torch.where(norms > 0, 1 / norms, 0.0)
             sign = _canonical_sign(X, X.sum(-1, keepdim=True)) * inv
             hidden = nn.functional.linear(X, first.weight) * sign + first.bias
-            return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms
+            return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms, None
         m, n = self.matrix_shape
         A = X.reshape(-1, m, n)
         if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
             A = A.mT
         with torch.no_grad():
-            top, rest_sq, _, inv, start = leading_values_and_rest(
+            top, rest_sq, energy, inv, start, gain = leading_values_and_rest(
                 A, self.n_components, self.n_iter, norms
             )
         # The start block's first column is A times the constant vector: its
@@ -133,7 +147,9 @@ class SpectrumMLP(nn.Module):
             hidden = hidden + self.features(top.to(X.dtype))
         shape = _descending_unit_spectrum(self.mlp[1:](hidden)).double()
         spectrum = _join_spectrum(top, shape, rest_sq)
-        return (spectrum * norms.double()).to(X.dtype)
+        safe = torch.where(energy > 0, energy, 1.0)
+        diagnostics = torch.cat([rest_sq / safe, gain / safe], dim=-1)
+        return (spectrum * norms.double()).to(X.dtype), diagnostics
 
 
 def _canonical_sign(X, key):

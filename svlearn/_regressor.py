@@ -26,6 +26,7 @@ from ._validation import (
     flatten_matrices,
     matrix_shape_of,
 )
+from .metrics import nmse_per_matrix
 
 _LOSSES = {
     "mse": torch.nn.MSELoss,
@@ -42,6 +43,10 @@ _PREDICT_CHUNK = 4096
 # squares neither overflow nor lose digits to subnormals. Matrices outside are
 # rescaled by a power of two (exact) in float64 first.
 _SAFE_NORMS = (2.0**-50, 2.0**50)
+# Floors inside the logs of the error model: NMSE below 1e-12 and features
+# below 1e-9 are rounding.
+_ERROR_FLOOR = 1e-12
+_FEATURE_FLOOR = 1e-9
 
 
 class SingularValueRegressor(RegressorMixin, BaseEstimator):
@@ -116,6 +121,21 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
     warm_start : bool, default=False
         Continue training the fitted network on the next call to :meth:`fit`.
+    calibration_fraction : float, default=0.1
+        Fraction of the training matrices held out of training to calibrate
+        the per-matrix error estimates (see :meth:`calibrate`). Nothing is
+        held out, and nothing calibrated, when that is 0 or fewer matrices
+        than ``coverage`` needs (197 at 0.99).
+    coverage : float, default=0.99
+        Target probability that a matrix's true NMSE is at most its estimate
+        (split-conformal, for matrices like the calibration matrices).
+    max_error : float or None, default=None
+        If set, :meth:`predict` recomputes exactly (by LAPACK's SVD) every
+        matrix whose estimated NMSE exceeds it; those get an estimate of 0.
+        Needs a calibrated model. It acts at predict time: unlike the other
+        parameters, ``set_params(max_error=...)`` on a fitted model takes
+        effect at once (it chooses which matrices to recompute, not the
+        model).
 
     Attributes
     ----------
@@ -139,6 +159,13 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         Epochs run so far.
     fit_time_ : float
         Seconds spent in the last fit.
+    error_coef_ : ndarray of shape (n_error_features,)
+        Log-linear model of the per-matrix NMSE from the diagnostics of the
+        prediction (absent when not calibrated).
+    error_offset_ : float
+        Conformal offset added to the model's log-estimate for ``coverage``.
+    n_calibration_ : int
+        Matrices the error estimates were calibrated on.
 
     See Also
     --------
@@ -191,6 +218,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         "device": [str, torch.device],
         "verbose": [_NON_NEGATIVE_INT],
         "warm_start": ["boolean"],
+        "calibration_fraction": [Interval(Real, 0, 1, closed="left")],
+        "coverage": [Interval(Real, 0, 1, closed="neither")],
+        "max_error": [Interval(Real, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -217,6 +247,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         device="cpu",
         verbose=0,
         warm_start=False,
+        calibration_fraction=0.1,
+        coverage=0.99,
+        max_error=None,
     ):
         self.matrix_shape = matrix_shape
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -239,6 +272,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.calibration_fraction = calibration_fraction
+        self.coverage = coverage
+        self.max_error = max_error
 
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a tuple of positive ints (an int is one layer)."""
@@ -275,7 +311,11 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         return X, shape3d
 
     def _prepare(self, X, y, warm):
-        """Validate a fit's data; set the shape attributes; return scaled data."""
+        """Validate a fit's data and set the shape attributes.
+
+        Returns ``X`` flat and ``y`` 2-D (computed exactly when None), and
+        the per-matrix scales the network trains at.
+        """
         X, shape3d = self._validate_X(X, reset=not warm)
         shape = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
         if warm and shape != self.matrix_shape_:
@@ -295,20 +335,47 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self._y_1d = y_1d
         self.matrix_shape_ = shape
         self.n_outputs_ = min(shape)
+        norms = frobenius_norms(X)
         if not warm:
             # The raw head sees inputs and targets divided by one constant (the
             # RMS Frobenius norm), which keeps Adam's step sizes sensible.
-            self.scale_ = 1.0
-        norms = frobenius_norms(X)
-        if not warm and self.head == "raw":
-            rms = np.sqrt(np.mean(norms**2))
+            rms = np.sqrt(np.mean(norms**2)) if self.head == "raw" else 1.0
             self.scale_ = float(rms) if 0 < rms < np.inf else 1.0
         if (self.net_.module_.head if warm else self.head) == "raw":
             norms = np.full(X.shape[0], self.scale_)
-        norms = np.where(norms > 0, norms, 1.0)
-        Xs = (X / norms[:, None]).astype(np.float32)
-        ys = (y / norms[:, None]).astype(np.float32)
-        return Xs, ys
+        return X, y, np.where(norms > 0, norms, 1.0)
+
+    @staticmethod
+    def _scaled(X, y, norms):
+        """Matrices and targets at the scale the network trains at, float32."""
+        scale = norms[:, None]
+        return (X / scale).astype(np.float32), (y / scale).astype(np.float32)
+
+    def _min_calibration(self):
+        """Fewest calibration matrices for a finite conformal offset."""
+        # Half fit the model, the other n2 set the offset: the offset is the
+        # ceil((n2 + 1) * coverage)-th smallest residual, which needs n2 >=
+        # coverage / (1 - coverage).
+        n2 = math.ceil(self.coverage / (1 - self.coverage) - 1e-9)
+        return max(20, 2 * n2 - 1)
+
+    def _calibration_split(self, n_samples):
+        """Indices to train on and to calibrate on (None: no calibration).
+
+        Too few held-out matrices for ``coverage`` hold none out: the model
+        trains on everything and asking for error estimates says why.
+        """
+        n_cal = math.floor(n_samples * self.calibration_fraction)
+        if n_cal < self._min_calibration():
+            return np.arange(n_samples), None
+        if n_samples - n_cal < 1:
+            raise ValueError(
+                f"calibration_fraction={self.calibration_fraction} leaves no "
+                f"matrix to train on among n_samples={n_samples}."
+            )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        order = np.random.default_rng(seed).permutation(n_samples)
+        return np.sort(order[n_cal:]), np.sort(order[:n_cal])
 
     def _train(self, Xs, ys, *, epochs, schedule):
         """Run skorch's training loop on prepared data, seeded and scoped."""
@@ -373,14 +440,21 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "net_")
         if not warm and hasattr(self, "net_"):
             del self.net_
-        if self.early_stopping and _num_samples_of(X) * self.validation_fraction < 1:
+        X, y, norms = self._prepare(X, y, warm)
+        train, held_out = self._calibration_split(len(X))
+        if self.early_stopping and len(train) * self.validation_fraction < 1:
             raise ValueError(
-                f"early_stopping needs at least one validation matrix: n_samples="
-                f"{_num_samples_of(X)} with validation_fraction="
+                f"early_stopping needs at least one validation matrix: "
+                f"{len(train)} training matrices (n_samples={len(X)} less the "
+                f"calibration matrices) with validation_fraction="
                 f"{self.validation_fraction}."
             )
-        Xs, ys = self._prepare(X, y, warm)
-        return self._train(Xs, ys, epochs=self.max_iter, schedule=True)
+        Xs, ys = self._scaled(X[train], y[train], norms[train])
+        self._train(Xs, ys, epochs=self.max_iter, schedule=True)
+        self._forget_calibration()
+        if held_out is not None:
+            self._calibrate(X[held_out], y[held_out])
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -406,8 +480,77 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         """
         self._hidden_sizes()
         warm = hasattr(self, "net_")
-        Xs, ys = self._prepare(X, y, warm)
-        return self._train(Xs, ys, epochs=1, schedule=False)
+        X, y, norms = self._prepare(X, y, warm)
+        self._train(*self._scaled(X, y, norms), epochs=1, schedule=False)
+        # Estimates calibrated before this step no longer describe the model.
+        self._forget_calibration()
+        return self
+
+    def calibrate(self, X, y=None):
+        """Calibrate the per-matrix error estimates on held-out matrices.
+
+        :meth:`fit` calls it on its ``calibration_fraction`` of the data;
+        call it yourself after :meth:`partial_fit`, or to recalibrate on
+        matrices like those you will predict on. The estimate of a matrix's
+        NMSE is a log-linear function of diagnostics that come with its
+        prediction (the energy fraction left to the network's tail, the
+        energy the last iteration step still added, the predicted tail share
+        and any violation of the energy identity), fitted on half of the
+        matrices; the other half sets a split-conformal offset so that the
+        estimate covers the true NMSE with probability ``coverage`` for
+        matrices exchangeable with these.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+            Held-out matrices, not used in training: at least 197 for the
+            default coverage of 0.99 (``2 * ceil(c / (1 - c)) - 1``, and 20).
+        y : array-like of shape (n_samples, min(m, n)) or None, default=None
+            Their singular values; computed exactly when None.
+
+        Returns
+        -------
+        self : object
+            The estimator, with ``error_coef_`` and ``error_offset_``.
+        """
+        check_is_fitted(self)
+        X, shape3d = self._validate_X(X, reset=False)
+        if shape3d is not None and shape3d != self.matrix_shape_:
+            raise ValueError(
+                f"X holds {shape3d} matrices but the estimator was fitted on "
+                f"{self.matrix_shape_} matrices."
+            )
+        if y is None:
+            y = singular_values(X, matrix_shape=self.matrix_shape_)
+        else:
+            y, _ = check_targets(self, X, y, self.matrix_shape_)
+        return self._calibrate(X, y)
+
+    def _calibrate(self, X, y):
+        if len(X) < self._min_calibration():
+            raise ValueError(
+                f"Calibrating error estimates at coverage={self.coverage} needs "
+                f"at least {self._min_calibration()} held-out matrices, got "
+                f"{len(X)}; pass more matrices or lower coverage."
+            )
+        pred, features = self._predict_all(X, with_features=True)
+        log_error = np.log(nmse_per_matrix(y, pred) + _ERROR_FLOOR)
+        # Fit on one half, set the conformal offset on the other: the offset
+        # is then a valid quantile of residuals the fit has not seen.
+        order = np.random.default_rng(0).permutation(len(X))
+        fit_rows, conformal_rows = order[: len(X) // 2], order[len(X) // 2 :]
+        coef = np.linalg.lstsq(features[fit_rows], log_error[fit_rows], rcond=None)[0]
+        residuals = np.sort(log_error[conformal_rows] - features[conformal_rows] @ coef)
+        rank = math.ceil((len(residuals) + 1) * self.coverage)
+        offset = residuals[rank - 1]
+        self.error_coef_ = coef
+        self.error_offset_ = float(offset)
+        self.n_calibration_ = len(X)
+        return self
+
+    def _forget_calibration(self):
+        for name in ("error_coef_", "error_offset_", "n_calibration_"):
+            self.__dict__.pop(name, None)
 
     def _requested_device(self):
         try:
@@ -499,23 +642,32 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             callbacks__print_log__floatfmt=".4g",
         )
 
-    def predict(self, X):
+    def predict(self, X, return_error=False):
         """Predict the singular values of each matrix.
 
         Works on any finite input: matrices of any scale (float32 or float64,
         also beyond float32's range) are predicted to float32 rounding, in
-        chunks, so a memmap streams through with bounded extra memory.
+        chunks, so a memmap streams through with bounded extra memory. With
+        ``max_error`` set, matrices whose estimated NMSE exceeds it are
+        recomputed exactly.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
             Matrices of the shape seen in :meth:`fit`.
+        return_error : bool, default=False
+            Also return each matrix's estimated NMSE (paper Eq. 1, per
+            matrix), calibrated to cover the true one with probability
+            ``coverage`` (see :meth:`calibrate`); 0 for matrices recomputed
+            exactly. Like ``return_std`` in scikit-learn's regressors.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples, min(m, n))
             Non-negative singular values in descending order, float64. When
             fit got a 1-D ``y`` (1 x n or n x 1 matrices) the output is 1-D.
+        error : ndarray of shape (n_samples,)
+            Only with ``return_error=True``.
         """
         check_is_fitted(self)
         X, shape3d = self._validate_X(X, reset=False)
@@ -525,19 +677,50 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 f"{self.matrix_shape_} matrices."
             )
         record_prediction_input(self, X, self.matrix_shape_)
+        estimate = return_error or self.max_error is not None
+        if estimate and not hasattr(self, "error_coef_"):
+            raise ValueError(
+                "Error estimates (return_error=True or max_error) need a "
+                "calibrated model: fit with calibration_fraction > 0 holding "
+                f"out at least {self._min_calibration()} matrices (for "
+                f"coverage={self.coverage}), or call calibrate() after "
+                "partial_fit."
+            )
+        pred, features = self._predict_all(X, with_features=estimate)
+        if estimate:
+            error = self._error_estimate(features)
+            if self.max_error is not None:
+                redo = np.flatnonzero(error > self.max_error)
+                if len(redo):
+                    pred[redo] = singular_values(
+                        X[redo], matrix_shape=self.matrix_shape_
+                    )
+                    error[redo] = 0.0
+        pred = pred.ravel() if self._y_1d else pred
+        return (pred, error) if return_error else pred
+
+    def _predict_all(self, X, with_features=False):
+        """Spectra of validated flat ``X`` in chunks; features if asked."""
         module = self.net_.module_
         module.train(False)
         device = self._device()
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
+        features = []
         with torch.inference_mode():
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 block = X[start : start + _PREDICT_CHUNK]
-                out[start : start + len(block)] = self._predict_block(
-                    module, block, device
-                )
-        return out.ravel() if self._y_1d else out
+                pred, diagnostics, energy = self._predict_block(module, block, device)
+                out[start : start + len(block)] = pred
+                if with_features:
+                    features.append(_error_features(pred, diagnostics, energy))
+        return out, (np.vstack(features) if with_features else None)
+
+    def _error_estimate(self, features):
+        log_error = features @ self.error_coef_ + self.error_offset_
+        return np.maximum(np.exp(log_error) - _ERROR_FLOOR, 0.0)
 
     def _predict_block(self, module, block, device):
+        """Spectra, diagnostics and energies (``||A||_F**2``) of one chunk."""
         if module.head == "raw":
             pred = module(_to_tensor(block / self.scale_, device)) * self.scale_
             pred = pred.double().cpu().numpy()
@@ -547,19 +730,26 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                     "X holds values too large for the raw head, which computes "
                     "in float32 on X / scale_; use a scale-equivariant head."
                 )
-            return pred
+            return pred, None, frobenius_norms(block) ** 2
         x = _to_tensor(block, device)
         norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
         low, high = _SAFE_NORMS
-        pred = module(x, norms).double()
+        pred, diagnostics = module.spectra(x, norms)
         outside = ~((norms >= low) & (norms <= high))[:, 0]
-        pred = pred.cpu().numpy()
+        pred = pred.double().cpu().numpy()
+        energy = (norms.double() ** 2).cpu().numpy()[:, 0]
+        if diagnostics is not None:
+            diagnostics = diagnostics.cpu().numpy()
         if outside.any():
             # Zero, tiny, huge or non-finite matrices (and float64 values
             # beyond float32): rescale exactly by a power of two and redo.
             rows = outside.cpu().numpy()
-            pred[rows] = self._predict_rescaled(module, block[rows], device)
-        return pred
+            pred[rows], redone, energy[rows] = self._predict_rescaled(
+                module, block[rows], device
+            )
+            if diagnostics is not None:
+                diagnostics[rows] = redone
+        return pred, diagnostics, energy
 
     def _predict_rescaled(self, module, block, device):
         block = np.asarray(block, dtype=np.float64)
@@ -567,8 +757,12 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         peak = np.abs(block).max(axis=1)
         exponents = np.frexp(peak)[1]
         scaled = np.ldexp(block, -exponents[:, None])  # peaks in [0.5, 1)
-        pred = module(_to_tensor(scaled, device)).double().cpu().numpy()
-        return np.ldexp(pred, exponents[:, None])
+        pred, diagnostics = module.spectra(_to_tensor(scaled, device))
+        pred = np.ldexp(pred.double().cpu().numpy(), exponents[:, None])
+        if diagnostics is not None:
+            diagnostics = diagnostics.cpu().numpy()
+        energy = np.ldexp(np.einsum("ij,ij->i", scaled, scaled), 2 * exponents)
+        return pred, diagnostics, energy
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the predicted singular values; ``y=None`` uses the exact ones.
@@ -604,8 +798,26 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _num_samples_of(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
+def _error_features(pred, diagnostics, energy):
+    """Per-matrix features of the error model, from a prediction.
+
+    The log of: the predicted tail share ``1 - p_1**2 / sum(p**2)``, the
+    violation of the energy identity ``|sum(p**2) - ||A||_F**2| / ||A||_F**2``
+    (0 for the scale-equivariant heads), and for the "subspace" head the
+    iteration's diagnostics (the energy left to the learned tail, the energy
+    the last step added). All exact or computed, none learned.
+    """
+    total = (pred**2).sum(axis=1)
+    safe_total = np.where(total > 0, total, 1.0)
+    safe_energy = np.where(energy > 0, energy, 1.0)
+    columns = [
+        1 - pred[:, 0] ** 2 / safe_total,
+        np.abs(total - energy) / safe_energy,
+    ]
+    if diagnostics is not None:
+        columns += list(diagnostics.T)
+    logs = np.log(np.clip(np.column_stack(columns), 0, None) + _FEATURE_FLOOR)
+    return np.column_stack([np.ones(len(pred)), logs])
 
 
 def _to_tensor(block, device):

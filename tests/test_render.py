@@ -34,7 +34,10 @@ def test_every_marker_is_closed():
 
 
 @pytest.fixture
-def results(tmp_path):
+def results(tmp_path, monkeypatch):
+    # Thread variables set by earlier tests would enter the recorded command.
+    for name in _meta._THREAD_VARS:
+        monkeypatch.delenv(name, raising=False)
     data = {
         "meta": _meta.run_metadata(["benchmarks/bench_x.py", "--quick"]),
         "a": {"b": [0.123456, 2]},

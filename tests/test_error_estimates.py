@@ -1,0 +1,173 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Per-matrix error estimates, their calibration and the exact fallback."""
+
+import copy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+import svlearn
+from svlearn import MatrixWindowTransformer, SingularValueRegressor, singular_values
+from svlearn.metrics import nmse_per_matrix, nmse_scorer
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=5, batch_size=64, random_state=0)
+
+
+def _natural_and_noise(n, rng):
+    """6 x 6 matrices: smooth, image-like ones and pure noise, half each."""
+    t = np.linspace(0, 1, 6)
+    smooth = np.empty((n, 6, 6))
+    for i in range(n):
+        a, b = rng.uniform(0.5, 2, 2)
+        smooth[i] = np.outer(np.cos(a * t), np.sin(b * t + 1)) + 0.05 * rng.random(
+            (6, 6)
+        )
+    return smooth.reshape(n, -1), rng.standard_normal((n, 36))
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    rng = np.random.default_rng(0)
+    smooth, _ = _natural_and_noise(3000, rng)
+    reg = SingularValueRegressor(calibration_fraction=0.3, **FAST).fit(smooth[:2000])
+    return reg, smooth[2000:]
+
+
+def test_estimates_cover_the_true_error_at_the_coverage_level(calibrated):
+    reg, X = calibrated
+    pred, error = reg.predict(X, return_error=True)
+    true = nmse_per_matrix(singular_values(X), pred)
+    assert error.shape == (len(X),) and np.all(error >= 0)
+    covered = np.mean(true <= error)
+    # Split-conformal at coverage 0.99 with ~450 calibration residuals: the
+    # coverage on fresh exchangeable matrices is 0.99 up to sampling noise.
+    assert covered >= 0.97, covered
+    # Informative, not a constant bound: the estimates rank the errors.
+    order = np.argsort(error)
+    assert true[order[-100:]].mean() > 3 * true[order[:100]].mean()
+
+
+def test_estimates_flag_matrices_unlike_the_training_data(calibrated):
+    reg, X = calibrated
+    _, noise = _natural_and_noise(300, np.random.default_rng(1))
+    _, in_distribution = reg.predict(X, return_error=True)
+    pred, shifted = reg.predict(noise, return_error=True)
+    true = nmse_per_matrix(singular_values(noise), pred)
+    assert np.median(shifted) > 10 * np.median(in_distribution)
+    assert np.mean(true <= shifted) >= 0.9
+
+
+def test_max_error_recomputes_exactly_only_the_flagged_rows(calibrated):
+    reg, X = calibrated
+    _, noise = _natural_and_noise(100, np.random.default_rng(2))
+    X = np.vstack([X[:200], noise])
+    plain, error = reg.predict(X, return_error=True)
+    threshold = float(np.quantile(error, 0.6))
+    # max_error acts at predict time: no refit needed to change it.
+    guarded = copy.deepcopy(reg).set_params(max_error=threshold)
+    out, out_error = guarded.predict(X, return_error=True)
+    redo = error > threshold
+    assert 0 < redo.sum() < len(X)
+    np.testing.assert_allclose(out[redo], singular_values(X[redo]), rtol=1e-12)
+    np.testing.assert_array_equal(out[~redo], plain[~redo])
+    np.testing.assert_array_equal(out_error[redo], 0.0)
+    np.testing.assert_array_equal(out_error[~redo], error[~redo])
+    np.testing.assert_array_equal(guarded.predict(X), out)
+
+
+def test_max_error_zero_gives_exact_singular_values(calibrated):
+    reg, X = calibrated
+    exact = copy.deepcopy(reg).set_params(max_error=0.0)
+    np.testing.assert_allclose(exact.predict(X[:50]), singular_values(X[:50]))
+
+
+def test_calibrate_after_partial_fit_and_refusal_before():
+    rng = np.random.default_rng(3)
+    smooth, _ = _natural_and_noise(800, rng)
+    reg = SingularValueRegressor(**FAST)
+    reg.partial_fit(smooth[:400])
+    with pytest.raises(ValueError, match="calibrate\\(\\) after partial_fit"):
+        reg.predict(smooth[400:], return_error=True)
+    reg.calibrate(smooth[400:700])
+    assert reg.n_calibration_ == 300
+    _, error = reg.predict(smooth[700:], return_error=True)
+    assert np.all(np.isfinite(error)) and np.all(error > 0)
+    reg.partial_fit(smooth[:400])  # the model moved: the estimates are stale
+    assert not hasattr(reg, "error_coef_")
+    with pytest.raises(ValueError, match="at least 197 held-out matrices, got 196"):
+        reg.calibrate(smooth[:196])
+    reg.set_params(coverage=0.9).calibrate(smooth[:30])  # 9 / 0.1 -> 17 (and 20)
+
+
+def test_no_calibration_without_enough_held_out_matrices(matrices):
+    reg = SingularValueRegressor(calibration_fraction=0.0, **FAST).fit(matrices)
+    assert not hasattr(reg, "error_coef_")
+    # 10% of 300 is too few for coverage 0.99: nothing is held out.
+    reg = SingularValueRegressor(**FAST).fit(matrices)
+    assert (
+        not hasattr(reg, "error_coef_")
+        and reg.net_.history[-1, "train_batch_count"] == 5
+    )
+    with pytest.raises(ValueError, match="need a calibrated model"):
+        reg.set_params(max_error=1e-3).predict(matrices)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"max_error": -1e-3}, "'max_error' parameter"),
+        ({"coverage": 1.0}, "'coverage' parameter"),
+        ({"coverage": 0.0}, "'coverage' parameter"),
+        ({"calibration_fraction": 1.0}, "'calibration_fraction' parameter"),
+        ({"max_error": "tight"}, "'max_error' parameter"),
+    ],
+)
+def test_invalid_error_parameters(params, match, matrices):
+    with pytest.raises(InvalidParameterError, match=match):
+        SingularValueRegressor(**{**FAST, **params}).fit(matrices)
+
+
+def test_max_error_is_searchable_in_a_windowing_pipeline():
+    from svlearn.datasets import load_sample_windows
+
+    images = load_sample_windows(window_shape=(8, 8), strides=(8, 8))
+    stack = images.X_train[:600].reshape(-1, 8, 8)  # 1,200 windows per fold
+    pipe = make_pipeline(
+        MatrixWindowTransformer(window_shape=(4, 4), strides=(4, 4)),
+        SingularValueRegressor(calibration_fraction=0.3, **FAST),
+    )
+    search = GridSearchCV(
+        pipe,
+        {"singularvalueregressor__max_error": [None, 0.0]},
+        scoring=nmse_scorer,
+        cv=2,
+    ).fit(stack)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[1] == pytest.approx(0.0, abs=1e-20)  # exact: no error at all
+    assert scores[0] < 0
+    assert search.best_params_ == {"singularvalueregressor__max_error": 0.0}
+
+
+def test_error_model_survives_save_and_load(calibrated, tmp_path):
+    reg, X = calibrated
+    reg = copy.deepcopy(reg).set_params(max_error=1e-4)
+    path = tmp_path / "model.svl"
+    svlearn.save(reg, path)
+    np.save(tmp_path / "X.npy", X[:100])
+    code = (
+        "import numpy as np, svlearn;"
+        f"m = svlearn.load({str(path)!r});"
+        f"p, e = m.predict(np.load({str(tmp_path / 'X.npy')!r}), return_error=True);"
+        f"np.save({str(tmp_path / 'out.npy')!r}, np.column_stack([p, e]))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    pred, error = reg.predict(X[:100], return_error=True)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "out.npy"), np.column_stack([pred, error])
+    )
