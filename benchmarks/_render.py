@@ -309,6 +309,52 @@ def _reconstruction(load):
     return _markdown(header, rows)
 
 
+def _invariance(data):
+    """Exact properties of the default model: mean ± std over the seeds."""
+    runs = data["runs"]
+
+    def stat(key, scale=1.0, fmt=".4f"):
+        values = [run[key] * scale for run in runs]
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+        return f"{mean:{fmt}} ± {std:{fmt}}"
+
+    rows = [
+        ["NMSE on A (%)", stat("nmse", 100)],
+        ["NMSE on -A (%)", stat("nmse_negated", 100)],
+        ["NMSE on A^T (%)", stat("nmse_transposed", 100)],
+        ["MAE on A", stat("mae", fmt=".2f")],
+        ["MAE on -A", stat("mae_negated", fmt=".2f")],
+        ["MAE on A^T", stat("mae_transposed", fmt=".2f")],
+        [
+            "largest change of a value under negation",
+            f"{max(run['max_negation_change'] for run in runs):.3g}",
+        ],
+        [
+            "energy identity, max relative deviation",
+            f"{max(run['energy_identity_max_rel_dev'] for run in runs):.1e}",
+        ],
+        [
+            "non-negative and descending",
+            "yes" if all(run["ordered_and_non_negative"] for run in runs) else "NO",
+        ],
+        ["speed-up over numpy's exact SVD", stat("speedup_vs_numpy_svd", fmt=".1f")],
+        ["speed-up over eigvalsh(A^T A)", stat("speedup_vs_numpy_eigvalsh", fmt=".1f")],
+    ]
+    return _markdown(["property (CIFAR-10 hold-out)", f"{len(runs)} seeds"], rows)
+
+
+def _invariance_scales(data):
+    """Scale equivariance: worst relative deviation over seeds and matrices."""
+    runs = data["runs"]
+    dtypes = ("float32", "float64")
+    rows = []
+    for key in runs[0]["scale_max_rel_dev"]["float32"]:
+        worst = [max(r["scale_max_rel_dev"][d][key] for r in runs) for d in dtypes]
+        rows.append([key, *(f"{w:.1e}" for w in worst)])
+    return _markdown(["c", "float32 input", "float64 input"], rows)
+
+
 def _from(name, table):
     return lambda load: table(load(name))
 
@@ -321,6 +367,8 @@ TABLES = {
     ),
     "bench_svdlight/rank_agreement": _from("bench_svdlight", _svdlight_ranks),
     "bench_windows/results": _from("bench_windows", _windows),
+    "bench_invariance/properties": _from("bench_invariance", _invariance),
+    "bench_invariance/scales": _from("bench_invariance", _invariance_scales),
     "results/summary": _summary,
     "results/reconstruction": _reconstruction,
     "report:cifar10/cifar10_gray_train": _report_table("cifar10", "cifar10_gray_train"),

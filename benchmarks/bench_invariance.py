@@ -16,41 +16,27 @@ random 10,000 of all classes), then measures on the hold-out:
 
     python benchmarks/bench_invariance.py --data-dir ../shared/data
 
-Writes benchmarks/results/bench_invariance.json; several seeds with --seeds.
+Writes benchmarks/results/bench_invariance.json (three seeds by default;
+``--quick``: one seed, 5,000 training matrices).
 """
 
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from svlearn import SingularValueRegressor, singular_values
 from svlearn._timing import interleaved_times
 from svlearn.metrics import mae, nmse
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import run_metadata  # noqa: E402
+
 SCALES = (1e-30, 1e-12, 1e-6, 1.0, 1e6, 1e12, 1e30)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _metadata(argv):
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "command": " ".join(["python", *argv]),
-        "commit": commit,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-    }
 
 
 def scale_deviation(model, X, c):
@@ -113,6 +99,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--out", default=str(ROOT / "benchmarks" / "results" / "bench_invariance.json")
     )
@@ -120,10 +107,13 @@ def main(argv=None):
     images = np.load(Path(args.data_dir) / "cifar10_gray_train.npz")["X"]
     X = images.reshape(len(images), -1).astype(np.float32)
     order = np.random.default_rng(0).permutation(len(X))
-    X_train, X_test = X[order[:40_000]], X[order[40_000:]]
+    n_train = 5_000 if args.quick else 40_000
+    X_train, X_test = X[order[:n_train]], X[order[40_000:]]
+    seeds = args.seeds[:1] if args.quick else args.seeds
+    load_before = os.getloadavg()[0]
     runs = []
-    for seed in args.seeds:
-        run = measure(seed, X_train, X_test, args.repeats)
+    for seed in seeds:
+        run = measure(seed, X_train, X_test, 3 if args.quick else args.repeats)
         runs.append(run)
         print(
             f"seed {seed}: NMSE {100 * run['nmse']:.4f}% (-A "
@@ -142,7 +132,15 @@ def main(argv=None):
             for d in ("float32", "float64")
         ]
         print(f"{key:>8} " + " ".join(f"{w:12.2e}" for w in worst))
-    result = {"meta": _metadata([__file__, *argv]), "runs": runs}
+    result = {
+        "meta": run_metadata([__file__, *argv]),
+        # 1-minute load averages: above ~2 on this 2-core machine, another
+        # job shared it (timings are interleaved, so ratios suffer less).
+        "load_average": [load_before, os.getloadavg()[0]],
+        "n_train": n_train,
+        "n_test": len(X_test),
+        "runs": runs,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")

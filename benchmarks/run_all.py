@@ -94,6 +94,11 @@ BENCHMARKS = [
         ["--data-dir", "{data}", "--max-iter", "1", "--repeats", "1"]
         + ["--skip-spambase"],
     ),
+    Benchmark(
+        "bench_invariance",
+        ["--data-dir", "{data}"],
+        ["--data-dir", "{data}", "--quick"],
+    ),
     # No --out option yet: a quick run would overwrite the committed JSON and
     # docs/figures/accuracy_vs_throughput.png, so it only runs in full.
     Benchmark("bench_ablation", ["--data-dir", "{data}"], None, out=None),
