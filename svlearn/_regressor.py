@@ -293,12 +293,12 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             )
         return tuple(int(size) for size in sizes)
 
-    def _validate_X(self, X, reset):
-        """Flatten and validate ``X``; finiteness is checked on the output.
+    def _validate_X(self, X, reset, check_finite=True):
+        """Flatten and validate ``X``.
 
-        NaN or inf anywhere in a matrix makes its norm, and so its prediction,
-        non-finite: predict checks the small output (and then names the
-        problem) instead of adding a full pass over a possibly huge input.
+        predict passes ``check_finite=False``: NaN or inf anywhere in a matrix
+        makes its norm non-finite, which sends it to the rescaling path that
+        names the problem, instead of a full pass over a possibly huge input.
         """
         X, shape3d = flatten_matrices(X)
         X = validate_data(
@@ -306,9 +306,20 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             X,
             reset=reset,
             dtype=(np.float64, np.float32),
-            ensure_all_finite=reset,
+            ensure_all_finite=check_finite,
         )
         return X, shape3d
+
+    def _validate_new_X(self, X, check_finite):
+        """Validate matrices for a fitted model (predict, calibrate)."""
+        check_is_fitted(self)
+        X, shape3d = self._validate_X(X, reset=False, check_finite=check_finite)
+        if shape3d is not None and shape3d != self.matrix_shape_:
+            raise ValueError(
+                f"X holds {shape3d} matrices but the estimator was fitted on "
+                f"{self.matrix_shape_} matrices."
+            )
+        return X
 
     def _prepare(self, X, y, warm):
         """Validate a fit's data and set the shape attributes.
@@ -513,13 +524,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self : object
             The estimator, with ``error_coef_`` and ``error_offset_``.
         """
-        check_is_fitted(self)
-        X, shape3d = self._validate_X(X, reset=False)
-        if shape3d is not None and shape3d != self.matrix_shape_:
-            raise ValueError(
-                f"X holds {shape3d} matrices but the estimator was fitted on "
-                f"{self.matrix_shape_} matrices."
-            )
+        X = self._validate_new_X(X, check_finite=True)
         if y is None:
             y = singular_values(X, matrix_shape=self.matrix_shape_)
         else:
@@ -669,13 +674,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         error : ndarray of shape (n_samples,)
             Only with ``return_error=True``.
         """
-        check_is_fitted(self)
-        X, shape3d = self._validate_X(X, reset=False)
-        if shape3d is not None and shape3d != self.matrix_shape_:
-            raise ValueError(
-                f"X holds {shape3d} matrices but the estimator was fitted on "
-                f"{self.matrix_shape_} matrices."
-            )
+        X = self._validate_new_X(X, check_finite=False)
         record_prediction_input(self, X, self.matrix_shape_)
         estimate = return_error or self.max_error is not None
         if estimate and not hasattr(self, "error_coef_"):

@@ -205,9 +205,15 @@ def test_score_without_y_uses_exact_values(matrices, fitted):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_fit_and_cpu_predictions_agree(matrices):
+    import copy
+
     gpu = SingularValueRegressor(device="cuda", **FAST).fit(matrices)
     assert next(gpu.net_.module_.parameters()).is_cuda
-    assert _is_valid_spectrum(gpu.predict(matrices))
+    on_gpu = gpu.predict(matrices)
+    assert _is_valid_spectrum(on_gpu)
+    cpu = copy.deepcopy(gpu)
+    cpu.net_.module_.to("cpu")  # predict follows the weights' device
+    np.testing.assert_allclose(cpu.predict(matrices), on_gpu, rtol=1e-4)
 
 
 # --- bad input -------------------------------------------------------------
@@ -362,6 +368,16 @@ def test_warm_start_with_every_schedule_and_more_samples(schedule, matrices):
     assert reg.net_ is net
     assert reg.n_iter_ == 6 and len(reg.loss_curve_) == 6
     assert np.isfinite(reg.loss_curve_).all()
+
+
+def test_warm_start_rejects_non_finite_matrices(matrices):
+    reg = SingularValueRegressor(warm_start=True, **FAST).fit(matrices)
+    X = matrices.copy()
+    X[4, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        reg.fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        reg.partial_fit(X)
 
 
 def test_warm_start_rejects_other_matrix_shapes(matrices):
