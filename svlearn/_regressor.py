@@ -17,7 +17,7 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
-from ._linalg import frobenius_norms, singular_values
+from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
 from ._mlp import _ACTIVATIONS, SpectrumMLP
 from ._recording import record_prediction_input
 from ._validation import (
@@ -42,7 +42,7 @@ _PREDICT_CHUNK = 4096
 # Frobenius norms (float32) inside which the fast path is exact to rounding:
 # squares neither overflow nor lose digits to subnormals. Matrices outside are
 # rescaled by a power of two (exact) in float64 first.
-_SAFE_NORMS = (2.0**-50, 2.0**50)
+_SAFE_NORMS = (2.0**-60, 2.0**60)
 # Floors inside the logs of the error model: NMSE below 1e-12 and features
 # below 1e-9 are rounding.
 _ERROR_FLOOR = 1e-12
@@ -708,18 +708,20 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         with torch.inference_mode():
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 block = X[start : start + _PREDICT_CHUNK]
-                pred, diagnostics, energy = self._predict_block(module, block, device)
+                pred, block_features = self._predict_block(
+                    module, block, device, with_features
+                )
                 out[start : start + len(block)] = pred
-                if with_features:
-                    features.append(_error_features(pred, diagnostics, energy))
+                features.append(block_features)
         return out, (np.vstack(features) if with_features else None)
 
     def _error_estimate(self, features):
         log_error = features @ self.error_coef_ + self.error_offset_
         return np.maximum(np.exp(log_error) - _ERROR_FLOOR, 0.0)
 
-    def _predict_block(self, module, block, device):
-        """Spectra, diagnostics and energies (``||A||_F**2``) of one chunk."""
+    def _predict_block(self, module, block, device, with_features):
+        """Spectra of one chunk, and its error features if asked."""
+        shape = self.matrix_shape_
         if module.head == "raw":
             pred = module(_to_tensor(block / self.scale_, device)) * self.scale_
             pred = pred.double().cpu().numpy()
@@ -729,39 +731,44 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                     "X holds values too large for the raw head, which computes "
                     "in float32 on X / scale_; use a scale-equivariant head."
                 )
-            return pred, None, frobenius_norms(block) ** 2
+            if not with_features:
+                return pred, None
+            scaled, exponents = power_of_two_scaled(block)
+            norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+            unit = np.ldexp(pred, -exponents[:, None]) / _safe(norms)[:, None]
+            moment4 = _gram_moment(torch.from_numpy(scaled), shape, norms)
+            return pred, _error_features(unit, moment4, None)
         x = _to_tensor(block, device)
         norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
         low, high = _SAFE_NORMS
         pred, diagnostics = module.spectra(x, norms)
         outside = ~((norms >= low) & (norms <= high))[:, 0]
         pred = pred.double().cpu().numpy()
-        energy = (norms.double() ** 2).cpu().numpy()[:, 0]
-        if diagnostics is not None:
-            diagnostics = diagnostics.cpu().numpy()
+        if with_features:
+            norms64 = norms.double().cpu().numpy()[:, 0]
+            # Rows outside the safe range are overwritten below.
+            with np.errstate(all="ignore"):
+                unit = pred / _safe(norms64)[:, None]
+                moment4 = _gram_moment(x, shape, norms64)
+            diagnostics = diagnostics.cpu().numpy() if diagnostics is not None else None
         if outside.any():
             # Zero, tiny, huge or non-finite matrices (and float64 values
             # beyond float32): rescale exactly by a power of two and redo.
             rows = outside.cpu().numpy()
-            pred[rows], redone, energy[rows] = self._predict_rescaled(
-                module, block[rows], device
-            )
-            if diagnostics is not None:
-                diagnostics[rows] = redone
-        return pred, diagnostics, energy
-
-    def _predict_rescaled(self, module, block, device):
-        block = np.asarray(block, dtype=np.float64)
-        assert_all_finite(block, input_name="X")
-        peak = np.abs(block).max(axis=1)
-        exponents = np.frexp(peak)[1]
-        scaled = np.ldexp(block, -exponents[:, None])  # peaks in [0.5, 1)
-        pred, diagnostics = module.spectra(_to_tensor(scaled, device))
-        pred = np.ldexp(pred.double().cpu().numpy(), exponents[:, None])
-        if diagnostics is not None:
-            diagnostics = diagnostics.cpu().numpy()
-        energy = np.ldexp(np.einsum("ij,ij->i", scaled, scaled), 2 * exponents)
-        return pred, diagnostics, energy
+            scaled, exponents = power_of_two_scaled(block[rows])
+            assert_all_finite(scaled, input_name="X")
+            redone, redone_diagnostics = module.spectra(_to_tensor(scaled, device))
+            redone = redone.double().cpu().numpy()
+            pred[rows] = np.ldexp(redone, exponents[:, None])
+            if with_features:
+                norms64 = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+                unit[rows] = redone / _safe(norms64)[:, None]
+                moment4[rows] = _gram_moment(torch.from_numpy(scaled), shape, norms64)
+                if diagnostics is not None:
+                    diagnostics[rows] = redone_diagnostics.cpu().numpy()
+        if not with_features:
+            return pred, None
+        return pred, _error_features(unit, moment4, diagnostics)
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the predicted singular values; ``y=None`` uses the exact ones.
@@ -797,26 +804,46 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _error_features(pred, diagnostics, energy):
-    """Per-matrix features of the error model, from a prediction.
+def _safe(values):
+    """Zeros replaced by ones, for divisions where 0 / 0 should be 0."""
+    return np.where(values > 0, values, 1.0)
 
-    The log of: the predicted tail share ``1 - p_1**2 / sum(p**2)``, the
-    violation of the energy identity ``|sum(p**2) - ||A||_F**2| / ||A||_F**2``
-    (0 for the scale-equivariant heads), and for the "subspace" head the
+
+def _gram_moment(x, matrix_shape, norms):
+    """``||A^T A||_F**2 / ||A||_F**4`` per matrix: the exact ``sum(s**4)``.
+
+    The fourth moment of the normalised spectrum, from the Gram matrix of the
+    smaller side (``n**2 m`` multiply-adds per matrix, paid only when error
+    estimates are asked for). A wrong spectrum of the right energy usually
+    has the wrong fourth moment.
+    """
+    A = x.reshape(-1, *matrix_shape)
+    G = A.mT @ A if matrix_shape[0] >= matrix_shape[1] else A @ A.mT
+    G = G.double().cpu().numpy() / _safe(norms**2)[:, None, None]
+    return np.einsum("bij,bij->b", G, G)
+
+
+def _error_features(unit, moment4, diagnostics):
+    """Per-matrix features of the error model, from a normalised prediction.
+
+    ``unit`` is the predicted spectrum divided by ``||A||_F``. The log of: the
+    predicted tail share ``1 - p_1**2 / sum(p**2)``, the violation of the
+    energy identity ``|sum(p**2) - 1|`` (rounding for the scale-equivariant
+    heads), the violation of the fourth moment ``|sum(p**4) - sum(s**4)|``
+    (exact ``sum(s**4)`` from the Gram matrix), and for the "subspace" head the
     iteration's diagnostics (the energy left to the learned tail, the energy
     the last step added). All exact or computed, none learned.
     """
-    total = (pred**2).sum(axis=1)
-    safe_total = np.where(total > 0, total, 1.0)
-    safe_energy = np.where(energy > 0, energy, 1.0)
+    total = (unit**2).sum(axis=1)
     columns = [
-        1 - pred[:, 0] ** 2 / safe_total,
-        np.abs(total - energy) / safe_energy,
+        1 - unit[:, 0] ** 2 / _safe(total),
+        np.abs(total - 1),
+        np.abs((unit**4).sum(axis=1) - moment4),
     ]
     if diagnostics is not None:
         columns += list(diagnostics.T)
     logs = np.log(np.clip(np.column_stack(columns), 0, None) + _FEATURE_FLOOR)
-    return np.column_stack([np.ones(len(pred)), logs])
+    return np.column_stack([np.ones(len(unit)), logs])
 
 
 def _to_tensor(block, device):
