@@ -94,6 +94,12 @@ BENCHMARKS = [
         ["--data-dir", "{data}", "--max-iter", "1", "--repeats", "1"]
         + ["--skip-spambase"],
     ),
+    Benchmark(
+        "bench_shift",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
+    ),
     # No --out option yet: a quick run would overwrite the committed JSON and
     # docs/figures/accuracy_vs_throughput.png, so it only runs in full.
     Benchmark("bench_ablation", ["--data-dir", "{data}"], None, out=None),
