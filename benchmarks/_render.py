@@ -154,9 +154,16 @@ def _windows(data):
     return _markdown([*header, "RSS increase MB"], rows)
 
 
-def _pct(value):
-    """A fraction as a percentage with 2 significant digits."""
-    return "0" if value == 0 else f"{100 * value:.2g}%"
+def _pct(value, digits=2):
+    """A fraction as a percentage with ``digits`` significant digits."""
+    if value == 0:
+        return "0"
+    text = f"{100 * value:.{digits}g}"
+    return (f"{100 * value:.0f}" if "e" in text else text) + "%"
+
+
+def _pct3(value):
+    return _pct(value, 3)
 
 
 def _shift_sets(model):
@@ -171,9 +178,9 @@ def _shift_sets(model):
                     _pct(r["nmse_mean"]),
                     _pct(r["nmse_p99"]),
                     _pct(r["nmse_max"]),
-                    _pct(r["above_max_error"]),
-                    _pct(r["coverage"]),
-                    _pct(r["recomputed"]),
+                    _pct(r["above_max_error"], 3),
+                    _pct(r["coverage"], 3),
+                    _pct(r["recomputed"], 3),
                     _pct(r["misses"]),
                     f"{r['speedup_max_error']:.2g} ({r['speedup']:.2g})",
                 ]
@@ -198,7 +205,7 @@ def _shift_targets(data):
     }
     rows = []
     for key, t in data["targets"].items():
-        fmt = (lambda v: f"{v:.2g}×") if key.startswith("speedup") else _pct
+        fmt = (lambda v: f"{v:.2g}×") if key.startswith("speedup") else _pct3
         measured = fmt(t["value"])
         if "worst_set" in t:
             measured += f" ({labels[t['worst_set']]})"
@@ -222,8 +229,8 @@ def _shift_sweep(data):
     rows = [
         [
             f"{row['max_error']:g}",
-            _pct(row["above"]),
-            _pct(row["recomputed"]),
+            _pct(row["above"], 3),
+            _pct(row["recomputed"], 3),
             _pct(row["misses"]),
         ]
         for row in sets["cifar_holdout"]["sweep"]
@@ -240,10 +247,10 @@ def _shift_generality(data):
             data["labels"][name],
             _pct(cifar[name]["nmse_mean"]),
             _pct(mixture[name]["nmse_mean"]),
-            _pct(cifar[name]["recomputed"]),
-            _pct(mixture[name]["recomputed"]),
-            _pct(cifar[name]["coverage"]),
-            _pct(mixture[name]["coverage"]),
+            _pct(cifar[name]["recomputed"], 3),
+            _pct(mixture[name]["recomputed"], 3),
+            _pct(cifar[name]["coverage"], 3),
+            _pct(mixture[name]["coverage"], 3),
         ]
         for name in cifar
     ]
