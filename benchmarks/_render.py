@@ -182,7 +182,7 @@ def _shift_sets(model):
                     _pct(r["coverage"], 3),
                     _pct(r["recomputed"], 3),
                     _pct(r["misses"]),
-                    f"{r['speedup_max_error']:.2g} ({r['speedup']:.2g})",
+                    f"{r['speedup_max_error']:.3g} ({r['speedup']:.3g})",
                 ]
             )
         header = ["test matrices (32×32)", "NMSE", "p99", "max", "> 1e-3"]
@@ -205,7 +205,7 @@ def _shift_targets(data):
     }
     rows = []
     for key, t in data["targets"].items():
-        fmt = (lambda v: f"{v:.2g}×") if key.startswith("speedup") else _pct3
+        fmt = (lambda v: f"{v:.3g}×") if key.startswith("speedup") else _pct3
         measured = fmt(t["value"])
         if "worst_set" in t:
             measured += f" ({labels[t['worst_set']]})"
