@@ -154,6 +154,111 @@ def _windows(data):
     return _markdown([*header, "RSS increase MB"], rows)
 
 
+def _pct(value, digits=2):
+    """A fraction as a percentage with ``digits`` significant digits."""
+    if value == 0:
+        return "0"
+    text = f"{100 * value:.{digits}g}"
+    return (f"{100 * value:.0f}" if "e" in text else text) + "%"
+
+
+def _pct3(value):
+    return _pct(value, 3)
+
+
+def _shift_sets(model):
+    """The shift suite of one model: accuracy, coverage and fallback per set."""
+
+    def table(data):
+        labels, rows = data["labels"], []
+        for name, r in data["models"][model]["sets"].items():
+            rows.append(
+                [
+                    labels[name],
+                    _pct(r["nmse_mean"]),
+                    _pct(r["nmse_p99"]),
+                    _pct(r["nmse_max"]),
+                    _pct(r["above_max_error"], 3),
+                    _pct(r["coverage"], 3),
+                    _pct(r["recomputed"], 3),
+                    _pct(r["misses"]),
+                    f"{r['speedup_max_error']:.3g} ({r['speedup']:.3g})",
+                ]
+            )
+        header = ["test matrices (32×32)", "NMSE", "p99", "max", "> 1e-3"]
+        header += ["coverage"]
+        header += ["recomputed", "misses", "× numpy (plain)"]
+        return _markdown(header, rows)
+
+    return table
+
+
+def _shift_targets(data):
+    """The issue's targets beside the CIFAR model's measurements."""
+    labels = data["labels"]
+    what = {
+        "misses_in_distribution": "misses, in distribution",
+        "misses_shift": "misses, worst shift case",
+        "recomputed_in_distribution": "recomputed, in distribution",
+        "speedup_in_distribution": "× numpy with max_error, in distribution",
+        "coverage_in_distribution": "coverage, in distribution",
+    }
+    rows = []
+    for key, t in data["targets"].items():
+        fmt = (lambda v: f"{v:.3g}×") if key.startswith("speedup") else _pct3
+        measured = fmt(t["value"])
+        if "worst_set" in t:
+            measured += f" ({labels[t['worst_set']]})"
+        op = "≤" if t["op"] == "<=" else "≥"
+        rows.append(
+            [
+                what[key],
+                f"{op} {fmt(t['target'])}",
+                measured,
+                "yes" if t["met"] else "**no**",
+            ]
+        )
+    return _markdown(
+        ["target", "asked", "measured", "met"], rows, ["---", "---:", "---:", "---"]
+    )
+
+
+def _shift_sweep(data):
+    """Recompute rate and misses of other max_error values, in distribution."""
+    sets = data["models"]["cifar"]["sets"]
+    rows = [
+        [
+            f"{row['max_error']:g}",
+            _pct(row["above"], 3),
+            _pct(row["recomputed"], 3),
+            _pct(row["misses"]),
+        ]
+        for row in sets["cifar_holdout"]["sweep"]
+    ]
+    header = ["max_error", "true NMSE above it", "recomputed", "misses"]
+    return _markdown(header, rows)
+
+
+def _shift_generality(data):
+    """NMSE and recompute rate of the CIFAR and mixture models side by side."""
+    cifar, mixture = (data["models"][m]["sets"] for m in ("cifar", "mixture"))
+    rows = [
+        [
+            data["labels"][name],
+            _pct(cifar[name]["nmse_mean"]),
+            _pct(mixture[name]["nmse_mean"]),
+            _pct(cifar[name]["recomputed"], 3),
+            _pct(mixture[name]["recomputed"], 3),
+            _pct(cifar[name]["coverage"], 3),
+            _pct(mixture[name]["coverage"], 3),
+        ]
+        for name in cifar
+    ]
+    header = ["test matrices", "NMSE, CIFAR model", "NMSE, mixture model"]
+    header += ["recomputed, CIFAR", "recomputed, mixture"]
+    return _markdown([*header, "coverage, CIFAR", "coverage, mixture"], rows)
+
+
 def _meta(data):
     """Where the numbers of one JSON file come from."""
     meta = data.get("meta")
@@ -369,6 +474,12 @@ TABLES = {
     "bench_windows/results": _from("bench_windows", _windows),
     "bench_invariance/properties": _from("bench_invariance", _invariance),
     "bench_invariance/scales": _from("bench_invariance", _invariance_scales),
+    "bench_shift/cifar": _from("bench_shift", _shift_sets("cifar")),
+    "bench_shift/class_shift": _from("bench_shift", _shift_sets("cifar_file_order")),
+    "bench_shift/mixture": _from("bench_shift", _shift_sets("mixture")),
+    "bench_shift/targets": _from("bench_shift", _shift_targets),
+    "bench_shift/generality": _from("bench_shift", _shift_generality),
+    "bench_shift/sweep": _from("bench_shift", _shift_sweep),
     "results/summary": _summary,
     "results/reconstruction": _reconstruction,
     "report:cifar10/cifar10_gray_train": _report_table("cifar10", "cifar10_gray_train"),

@@ -99,6 +99,12 @@ BENCHMARKS = [
         ["--data-dir", "{data}"],
         ["--data-dir", "{data}", "--quick"],
     ),
+    Benchmark(
+        "bench_shift",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
+    ),
     # No --out option yet: a quick run would overwrite the committed JSON and
     # docs/figures/accuracy_vs_throughput.png, so it only runs in full.
     Benchmark("bench_ablation", ["--data-dir", "{data}"], None, out=None),
