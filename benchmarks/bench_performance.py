@@ -186,6 +186,9 @@ def main(argv=None):
         args.max_iter, args.repeats, args.skip_spambase = 1, 1, True
     data = Path(args.data_dir)
     print(f"torch threads: {torch.get_num_threads()}", flush=True)
+    # Provenance is taken at the start: the commit and the state of the
+    # checkout that the run measures, not those at its end.
+    meta = run_metadata(sys.argv if argv is None else [__file__, *argv])
     load_before = os.getloadavg()
 
     cifar = cifar10_protocol(path=data / "cifar10_gray_train.npz", n_test=10_000)
@@ -206,7 +209,7 @@ def main(argv=None):
             )
 
     result = {
-        "meta": run_metadata(sys.argv if argv is None else [__file__, *argv]),
+        "meta": meta,
         "quick": args.quick,
         "torch_threads": torch.get_num_threads(),
         # 1-, 5- and 15-minute load averages before and after the run: a load
