@@ -136,6 +136,9 @@ sphinx_gallery_conf = {
             "plot_accuracy_speed.py",
             "plot_svd_light.py",
             "plot_rank_estimation.py",
+            "plot_error_estimates.py",
+            "plot_save_load.py",
+            "plot_dask.py",
             "*",
         ]
     ),
