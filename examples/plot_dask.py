@@ -42,8 +42,17 @@ import svlearn.dask
 
 X = da.from_array(data.X_test, chunks=(500, -1))
 S = svlearn.dask.predict(reg, X)
-print(X)
-print(S)
+
+
+def describe(name, array):
+    print(
+        f"{name}: dask array of shape {array.shape}, "
+        f"{array.npartitions} chunks of at most {array.chunksize}"
+    )
+
+
+describe("X", X)
+describe("S", S)
 with dask.config.set(scheduler="threads", num_workers=2):
     S_dask = S.compute()
 
@@ -67,9 +76,9 @@ print(
 # window whose top-left pixel is ``(4 i, 4 j)``.
 image = np.hstack(data.images).astype(np.float32)
 A = da.from_array(image, chunks=(214, 640))
-spectra = svlearn.dask.spectral_map(reg, A, window_shape=(32, 32), strides=(4, 4))
-print(A)
-print(spectra)
+spectra = svlearn.dask.spectral_map(reg, A, window_shape=32, strides=4)
+describe("A", A)
+describe("spectra", spectra)
 with dask.config.set(scheduler="threads", num_workers=2):
     grid = spectra.compute()
 
@@ -78,7 +87,8 @@ with dask.config.set(scheduler="threads", num_workers=2):
 # order, so a few of them can be checked against the in-memory route.
 from svlearn import MatrixWindowTransformer
 
-windows = MatrixWindowTransformer(window_shape=32, strides=4).transform(image)
+windowing = MatrixWindowTransformer(window_shape=32, strides=4)
+windows = windowing.transform(image)
 flat = grid.reshape(-1, grid.shape[-1])
 rows = np.random.default_rng(0).choice(len(windows), 500, replace=False)
 print(
@@ -97,8 +107,9 @@ import matplotlib.pyplot as plt
 
 tail = 1 - (grid[..., :3] ** 2).sum(-1) / (grid**2).sum(-1)
 fig, axes = plt.subplots(3, 1, figsize=(9, 8))
-axes[0].imshow(image, cmap="gray")
+shown = axes[0].imshow(image, cmap="gray")
 axes[0].set_title("the array: china.jpg | flower.jpg, gray (427 x 1280)")
+fig.colorbar(shown, ax=axes[0])
 shown = axes[1].imshow(grid[..., 0], cmap="viridis")
 axes[1].set_title("predicted sigma_1 of each 32x32 window (stride 4)")
 fig.colorbar(shown, ax=axes[1])

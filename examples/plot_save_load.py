@@ -35,6 +35,7 @@ reg = SingularValueRegressor(max_iter=5, random_state=0).fit(data.X_train)
 # ``save`` replaces the file atomically; ``load`` checks the file's SHA-256
 # digest before it builds anything.
 import tempfile
+import textwrap
 from pathlib import Path
 
 import svlearn
@@ -59,16 +60,19 @@ print("bit-identical error estimates:", np.array_equal(error, error_loaded))
 # and a digest over all of it. The tensors are the network's weights and the
 # fitted arrays.
 import json
+from pprint import pprint
 
 from safetensors import safe_open
 
 with safe_open(path, framework="np") as f:
     metadata = f.metadata()
     tensors = {key: f.get_tensor(key) for key in f.keys()}
-print({k: v for k, v in metadata.items() if k != "spec"})
+pprint({k: v for k, v in metadata.items() if k != "spec"}, width=76)
 spec = json.loads(metadata["spec"])
-print("constructor parameters:", spec["root"]["params"])
-print("fitted attributes:", sorted(spec["root"]["state"]))
+print("constructor parameters:")
+pprint(spec["root"]["params"], width=76, compact=True)
+print("fitted attributes:")
+pprint(sorted(spec["root"]["state"]), width=76, compact=True)
 
 
 # %%
@@ -80,7 +84,7 @@ def tensor_names(node, where=""):
         if node.get("type") == "ndarray":
             yield node["key"], where
         for name, child in node.items():
-            if isinstance(child, str) and child in tensors and name != "key":
+            if name != "key" and isinstance(child, str) and child in tensors:
                 yield child, f"{where}/{name}"
             else:
                 yield from tensor_names(child, f"{where}/{name}")
@@ -89,7 +93,7 @@ def tensor_names(node, where=""):
             yield from tensor_names(child, f"{where}/{i}")
 
 
-names = {key: where.replace("/root/state/", "") for key, where in tensor_names(spec)}
+names = {k: w.replace("/root/state/", "") for k, w in tensor_names(spec)}
 for key, value in tensors.items():
     print(f"{key:<4} {names.get(key, '?'):<36} {value.dtype} {value.shape}")
 
@@ -105,7 +109,7 @@ tampered.write_bytes(bytes(raw))
 try:
     svlearn.load(tampered)
 except ValueError as exc:
-    print("ValueError:", exc)
+    print(textwrap.fill(f"ValueError: {exc}", 76))
 
 # %%
 # Compared with joblib
@@ -121,7 +125,8 @@ from sklearn.preprocessing import FunctionTransformer
 
 joblib.dump(reg, folder / "model.joblib")
 from_joblib = joblib.load(folder / "model.joblib")
-print("joblib bit-identical:", np.array_equal(from_joblib.predict(data.X_test), pred))
+same = np.array_equal(from_joblib.predict(data.X_test), pred)
+print("joblib bit-identical:", same)
 sizes = {
     "svlearn.save": path.stat().st_size,
     "joblib.dump": (folder / "model.joblib").stat().st_size,
@@ -132,7 +137,7 @@ custom = make_pipeline(FunctionTransformer(np.abs), reg)
 try:
     svlearn.save(custom, folder / "custom.safetensors")
 except TypeError as exc:
-    print("TypeError:", str(exc)[:300], "...")
+    print(textwrap.fill(f"TypeError: {exc}", 76))
 
 # %%
 # Where the bytes go: almost all of the file is the network's weights.
