@@ -173,11 +173,14 @@ def _meta(data):
     meta = data.get("meta")
     if meta is None:
         command = data.get("command")
-        ran = f"`{command}`, run" if command else "a run"
-        return (
-            f"Source: {ran} made before the benchmarks recorded their command, "
-            "commit and environment; `python benchmarks/run_all.py` refreshes it."
+        ran = (
+            f"`{command}`, a run made before the benchmarks recorded their commit "
+            "and environment"
+            if command
+            else "a run made before the benchmarks recorded their command, commit "
+            "and environment"
         )
+        return f"Source: {ran}; `python benchmarks/run_all.py` refreshes it."
     commit = (meta["commit"] or "unknown")[:10] + (
         " (modified)" if meta["dirty"] else ""
     )

@@ -143,4 +143,4 @@ def test_json_without_provenance_says_so():
     note = _render._meta({"rows": []})
     assert note.startswith("Source: a run made before the benchmarks recorded")
     note = _render._meta({"command": "python benchmarks/bench_y.py"})
-    assert note.startswith("Source: `python benchmarks/bench_y.py`, run made before")
+    assert note.startswith("Source: `python benchmarks/bench_y.py`, a run made before")
