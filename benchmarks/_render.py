@@ -208,8 +208,8 @@ def _perf_accuracy(data):
                 [
                     label,
                     m["model"],
-                    f"{m['nmse_pct_mean']:.4f} ± {m['nmse_pct_std']:.4f}",
-                    f"{m['mae_mean']:.3f} ± {m['mae_std']:.3f}",
+                    _pm(m["nmse_pct_mean"], m["nmse_pct_std"], ".4f"),
+                    _pm(m["mae_mean"], m["mae_std"], ".3f"),
                     f"{m['mae_sigma1']:.3f}",
                     f"{m['mae_rest']:.3f}",
                     f"{m['fit_s']:.1f}",
