@@ -2,20 +2,27 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Accuracy and speed of SingularValueRegressor against exact SVD and baselines.
 
-Prints the accuracy, per-index error, throughput, training-time and memory tables
-of docs/performance.md and writes them to benchmarks/results/bench_performance.json.
+Prints the accuracy, throughput, training-time and memory numbers of
+docs/performance.md and writes them, with the run's provenance under
+``"meta"``, to benchmarks/results/bench_performance.json (``--out``).
 
     python benchmarks/bench_performance.py --data-dir ../shared/data
+    python benchmarks/bench_performance.py --quick --out /tmp/perf.json
 
 CIFAR-10: trained on the first 40,000 matrices of cifar10_gray_train.npz, tested
 on the last 10,000. Spambase: the paper's random 85/15 split of its 123,363 32x32
 windows and the leakage-free row-block split. Every number comes from this run,
-in one process, with the same threads for every method.
+in one process, with the same threads for every method. ``--quick`` trains one
+epoch, times one round and uses 5,000 / 2,000 Spambase windows: it proves that
+the script runs, and its JSON says ``"quick": true`` so that it is never
+rendered into the docs.
 """
 
 import argparse
 import json
+import os
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -28,10 +35,30 @@ from svlearn import (
     paper_regressor,
     singular_values,
 )
+from svlearn._paper import PAPER_TABLE_I
+from svlearn._timing import interleaved_times
 from svlearn.datasets import cifar10_protocol, spambase_protocol
 from svlearn.metrics import mae_per_matrix, nmse_per_matrix
 
-PAPER = {"cifar10": (1.59, 0.89, 43.36, 11.95), "spambase": (4.04, 2.89, 1.00, 2.14)}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import run_metadata  # noqa: E402
+
+# Short keys (used in the JSON paths that the docs' markers address) and labels.
+MODELS = {
+    "default": "svlearn default",
+    "paper_net": "paper network (raw MLP, L1)",
+    "mean": "mean spectrum",
+    "frobenius": "Frobenius x template",
+    "power": "power iteration s1 + template",
+}
+BASELINES = ("mean", "frobenius", "power")
+ROUTES = {
+    "svlearn": "svlearn predict",
+    "numpy": "numpy svd (LAPACK)",
+    "torch_svdvals": "torch.linalg.svdvals",
+    "torch_eigvalsh": "torch eigvalsh(A^T A)",
+}
+BATCHES = (1, 100, 10_000)
 
 
 def _accuracy(S, P):
@@ -48,141 +75,153 @@ def _accuracy(S, P):
     }
 
 
-def _models(args):
-    over = {} if args.max_iter is None else {"max_iter": args.max_iter}
+def _models(max_iter):
+    over = {} if max_iter is None else {"max_iter": max_iter}
     return {
-        "svlearn default": SingularValueRegressor(random_state=0, **over),
-        "paper network (raw MLP, L1)": paper_regressor(random_state=0, **over),
-        "mean spectrum": MeanSpectrumRegressor(scaling="none"),
-        "Frobenius x template": MeanSpectrumRegressor(scaling="frobenius"),
-        "power iteration s1 + template": MeanSpectrumRegressor(scaling="power"),
+        "default": SingularValueRegressor(random_state=0, **over),
+        "paper_net": paper_regressor(random_state=0, **over),
+        "mean": MeanSpectrumRegressor(scaling="none"),
+        "frobenius": MeanSpectrumRegressor(scaling="frobenius"),
+        "power": MeanSpectrumRegressor(scaling="power"),
     }
 
 
-def run_accuracy(name, X_train, X_test, args):
+def run_accuracy(label, X_train, X_test, max_iter):
+    """Fit every model on ``X_train``; errors on ``X_test`` and fit times."""
     S_train, S_test = singular_values(X_train), singular_values(X_test)
-    rows, fitted = [], {}
-    for label, model in _models(args).items():
+    models, fitted = {}, {}
+    for key, model in _models(max_iter).items():
         start = time.perf_counter()
         model.fit(X_train, S_train)
         fit_s = time.perf_counter() - start
-        row = {"dataset": name, "model": label, "fit_s": fit_s}
+        row = {"model": MODELS[key], "fit_s": fit_s}
         row.update(_accuracy(S_test, model.predict(X_test)))
-        rows.append(row)
-        fitted[label] = model
+        models[key], fitted[key] = row, model
         print(
-            f"{name:<22} {label:<30} NMSE {row['nmse_pct_mean']:.4f}% "
+            f"{label:<22} {MODELS[key]:<30} NMSE {row['nmse_pct_mean']:.4f}% "
             f"± {row['nmse_pct_std']:.4f}  MAE {row['mae_mean']:.3f} "
             f"± {row['mae_std']:.3f}  MAE s1 {row['mae_sigma1']:.3f} "
             f"rest {row['mae_rest']:.3f}  fit {fit_s:.1f}s",
             flush=True,
         )
-    return rows, fitted
+    best = min(BASELINES, key=lambda k: models[k]["nmse_pct_mean"])
+    result = {
+        "label": label,
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "models": models,
+        "best_baseline": best,
+    }
+    return result, fitted
+
+
+def _routes(model):
+    def eigvalsh(A):
+        T = torch.from_numpy(A).reshape(-1, 32, 32)
+        return torch.linalg.eigvalsh(T.mT @ T).clamp_min(0).sqrt()
+
+    return {
+        "svlearn": model.predict,
+        "numpy": lambda A: np.linalg.svd(A.reshape(-1, 32, 32), compute_uv=False),
+        "torch_svdvals": lambda A: torch.linalg.svdvals(
+            torch.from_numpy(A).reshape(-1, 32, 32)
+        ),
+        "torch_eigvalsh": eigvalsh,
+    }
 
 
 def run_throughput(model, X, repeats):
-    """Matrices per second of predict and of the exact routes, same batch."""
+    """Matrices per second of predict and of the exact routes, same batch.
+
+    The routes are timed in interleaved rounds (``interleaved_times``), so a
+    slow spell of a shared machine hits all of them; the best round is kept.
+    """
     X32 = np.ascontiguousarray(X, dtype=np.float32)
-    routes = {
-        "svlearn predict": lambda A: model.predict(A),
-        "numpy svd (LAPACK)": lambda A: np.linalg.svd(
-            A.reshape(-1, 32, 32), compute_uv=False
-        ),
-        "torch.linalg.svdvals": lambda A: torch.linalg.svdvals(
-            torch.from_numpy(A).reshape(-1, 32, 32)
-        ),
-        "torch eigvalsh(A^T A)": lambda A: (
-            torch.linalg.eigvalsh(
-                (lambda T: T.mT @ T)(torch.from_numpy(A).reshape(-1, 32, 32))
-            )
-            .clamp_min(0)
-            .sqrt()
-        ),
-    }
-    rows = []
-    for batch in (1, 100, 10_000):
+    result = {}
+    for batch in BATCHES:
         A = X32[:batch]
         # Small batches are timed over many calls to beat timer resolution.
         calls = max(1, 2000 // batch)
-        best = dict.fromkeys(routes, np.inf)
-        for fn in routes.values():
-            fn(A)  # warm-up
-        # Interleave the routes in every repeat, so that a slow spell of a
-        # shared machine hits all of them rather than one.
-        for _ in range(repeats):
-            for key, fn in routes.items():
-                start = time.perf_counter()
-                for _ in range(calls):
-                    fn(A)
-                best[key] = min(best[key], time.perf_counter() - start)
-        ours = best["svlearn predict"]
-        for key, t in best.items():
+
+        def looped(fn, A=A, calls=calls):
+            return lambda: [fn(A) for _ in range(calls)]
+
+        funcs = {key: looped(fn) for key, fn in _routes(model).items()}
+        seconds = interleaved_times(funcs, repeat=repeats)
+        ours = seconds["svlearn"]
+        rows = {}
+        for key, t in seconds.items():
             rate = batch * calls / t
-            rows.append(
-                {
-                    "batch": batch,
-                    "route": key,
-                    "matrices_per_s": rate,
-                    "us_per_matrix": 1e6 / rate,
-                    "speedup_of_svlearn": t / ours,
-                }
-            )
+            rows[key] = {
+                "route": ROUTES[key],
+                "matrices_per_s": rate,
+                "us_per_matrix": 1e6 / rate,
+                "speedup_of_svlearn": t / ours,
+            }
             print(
-                f"batch {batch:>6} {key:<24} {rate:>12,.0f} matrices/s "
+                f"batch {batch:>6} {ROUTES[key]:<24} {rate:>12,.0f} matrices/s "
                 f"{1e6 / rate:8.2f} us/matrix  svlearn is {t / ours:6.2f}x",
                 flush=True,
             )
-    return rows
+        result[str(batch)] = {"calls_per_round": calls, "routes": rows}
+    return result
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="../shared/data")
     parser.add_argument("--max-iter", type=int, default=None, help="epoch override")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds")
     parser.add_argument("--skip-spambase", action="store_true")
     parser.add_argument(
-        "--throughput-only",
+        "--quick",
         action="store_true",
-        help="train only the default model on CIFAR and time it",
+        help="smoke run: 1 epoch, 1 timed round, 5,000 Spambase windows",
     )
     parser.add_argument(
         "--out",
         default=str(Path(__file__).parent / "results" / "bench_performance.json"),
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.max_iter, args.repeats = 1, 1
     data = Path(args.data_dir)
     print(f"torch threads: {torch.get_num_threads()}", flush=True)
+    # Provenance is taken at the start: the commit and the state of the
+    # checkout that the run measures, not those at its end.
+    meta = run_metadata(sys.argv if argv is None else [__file__, *argv])
+    load_before = os.getloadavg()
 
     cifar = cifar10_protocol(path=data / "cifar10_gray_train.npz", n_test=10_000)
     X_train, X_test = cifar.X_train.reshape(len(cifar.X_train), -1), cifar.X_test
     X_test = X_test.reshape(len(X_test), -1)
-    if args.throughput_only:
-        model = SingularValueRegressor(random_state=0).fit(X_train)
-        result = {
-            "torch_threads": torch.get_num_threads(),
-            "repeats": args.repeats,
-            "throughput": run_throughput(model, X_test, args.repeats),
-        }
-        out = Path(args.out).with_name("bench_throughput.json")
-        out.write_text(json.dumps(result, indent=2))
-        print(f"wrote {out}")
-        return
-    accuracy, fitted = run_accuracy("CIFAR-10 gray", X_train, X_test, args)
-    throughput = run_throughput(fitted["svlearn default"], X_test, args.repeats)
+    accuracy, fitted = {}, None
+    accuracy["cifar10"], fitted = run_accuracy(
+        "CIFAR-10 gray", X_train, X_test, args.max_iter
+    )
+    throughput = run_throughput(fitted["default"], X_test, args.repeats)
 
     if not args.skip_spambase:
         matrix = np.loadtxt(data / "spambase.data", delimiter=",")
         for split in ("random", "row_blocks"):
             sb = spambase_protocol(matrix, split=split, random_state=0)
-            rows, _ = run_accuracy(f"Spambase ({split})", sb.X_train, sb.X_test, args)
-            accuracy += rows
+            X_sb_train, X_sb_test = sb.X_train, sb.X_test
+            if args.quick:
+                X_sb_train, X_sb_test = X_sb_train[:5_000], X_sb_test[:2_000]
+            accuracy[f"spambase_{split}"], _ = run_accuracy(
+                f"Spambase ({split})", X_sb_train, X_sb_test, args.max_iter
+            )
 
     result = {
+        "meta": meta,
+        "quick": args.quick,
         "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "paper_table1": PAPER,
+        # 1-, 5- and 15-minute load averages before and after the run: a load
+        # above the thread count means that another job shared the machine.
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "paper_table1": PAPER_TABLE_I,
+        "repeats": args.repeats,
         "accuracy": accuracy,
         "throughput": throughput,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

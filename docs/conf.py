@@ -103,13 +103,18 @@ if os.environ.get("SVLEARN_DOCS_INTERSPHINX"):
         "joblib": ("https://joblib.readthedocs.io/en/stable", None),
         "matplotlib": ("https://matplotlib.org/stable", None),
         "skorch": ("https://skorch.readthedocs.io/en/stable", None),
+        "dask": ("https://docs.dask.org/en/stable", None),
     }
     nitpick_ignore_regex = []
 else:
     # Offline, other projects' names cannot resolve: leave them as text, but
     # keep checking every reference into svlearn.
     nitpick_ignore_regex = [
-        (r"py:.*", r"(sklearn|numpy|scipy|torch|skorch|joblib|matplotlib)(\..*)?"),
+        (
+            r"py:.*",
+            r"(sklearn|numpy|scipy|torch|skorch|joblib|matplotlib|dask|safetensors)"
+            r"(\..*)?",
+        ),
         (r"py:.*", r"(os|pathlib|collections)\..*"),
         (
             r"py:.*",
@@ -136,6 +141,9 @@ sphinx_gallery_conf = {
             "plot_accuracy_speed.py",
             "plot_svd_light.py",
             "plot_rank_estimation.py",
+            "plot_error_estimates.py",
+            "plot_save_load.py",
+            "plot_dask.py",
             "*",
         ]
     ),

@@ -24,7 +24,11 @@ PAGES = {
     "api_regressor": "generated/svlearn.SingularValueRegressor.html",
     "gallery_index": "auto_examples/index.html",
     "gallery_quickstart": "auto_examples/plot_quickstart.html",
+    "gallery_error_estimates": "auto_examples/plot_error_estimates.html",
+    "gallery_save_load": "auto_examples/plot_save_load.html",
+    "gallery_dask": "auto_examples/plot_dask.html",
     "svdlight_tables": "svdlight.html",
+    "performance_tables": "performance.html",
 }
 
 

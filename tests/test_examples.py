@@ -13,12 +13,12 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("plot_
 
 def test_gallery_has_the_examples():
     # The gallery the documentation promises (docs/index.md, examples/README.txt).
-    assert len(EXAMPLES) >= 6, [p.name for p in EXAMPLES]
+    assert len(EXAMPLES) >= 9, [p.name for p in EXAMPLES]
     for path in EXAMPLES:
         head = path.read_text().split('"""')[1].strip().splitlines()
-        # An RST title framed by "=" lines of at least the title's length.
+        # An RST title framed by "=" lines exactly as long as the title.
         assert len(head) >= 3 and set(head[0]) == {"="} == set(head[2]), path.name
-        assert len(head[0]) >= len(head[1]), path.name
+        assert len(head[0]) == len(head[1]) == len(head[2]), path.name
         assert "# %%" in path.read_text(), path.name
 
 

@@ -122,3 +122,25 @@ def test_committed_results_are_full_runs():
     for path in sorted(_render.RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
         assert not data.get("quick"), f"{path.name} is from a --quick run"
+
+
+def test_list_elements_are_addressed_by_index_or_label(tmp_path):
+    rows = [{"label": "n_iter=1", "v": 1.5}, {"label": "hidden () (tail)", "v": 2.5}]
+    (tmp_path / "bench_y.json").write_text(json.dumps({"rows": rows}))
+    text = (
+        "a <!-- value: bench_y/rows/n_iter=1/v|.1f --><!-- /value -->, "
+        "b <!-- value: bench_y/rows/hidden () (tail)/v|.1f --><!-- /value -->, "
+        "c <!-- value: bench_y/rows/1/v|.2f --><!-- /value -->\n"
+    )
+    out = _render.render_text(text, tmp_path)
+    assert "-->1.5<!--" in out and "-->2.5<!--" in out and "-->2.50<!--" in out
+    with pytest.raises(_render.RenderError, match="no element with label 'nope'"):
+        marker = "a <!-- value: bench_y/rows/nope/v|d --><!-- /value -->\n"
+        _render.render_text(marker, tmp_path)
+
+
+def test_json_without_provenance_says_so():
+    note = _render._meta({"rows": []})
+    assert note.startswith("Source: a run made before the benchmarks recorded")
+    note = _render._meta({"command": "python benchmarks/bench_y.py"})
+    assert note.startswith("Source: `python benchmarks/bench_y.py`, a run made before")
