@@ -599,6 +599,27 @@ def _invariance_scales(data):
     return _markdown(["c", "float32 input", "float64 input"], rows)
 
 
+def _streaming(data):
+    """Chunked predict: speed and peak extra memory, by dtype and storage."""
+    rows = [
+        [
+            row["dtype"],
+            row["where"],
+            f"{row['n_matrices']:,}",
+            f"{row['input_mb']:,.0f}",
+            f"{row['us_per_matrix']:.2f}",
+            f"{row['time_vs_float32_in_memory']:.2f}",
+            f"{row['peak_growth_mb']:,.1f}",
+            f"{row['output_mb']:,.1f}",
+        ]
+        for row in data["rows"]
+    ]
+    header = ["dtype", "input", "matrices", "input MB", "µs/matrix",
+              "time vs float32 in memory", "peak extra MB",
+              "of which output MB"]  # fmt: skip
+    return _markdown(header, rows, ["---", "---"] + ["---:"] * 6)
+
+
 def _from(name, table):
     return lambda load: table(load(name))
 
@@ -611,6 +632,7 @@ TABLES = {
     ),
     "bench_svdlight/rank_agreement": _from("bench_svdlight", _svdlight_ranks),
     "bench_windows/results": _from("bench_windows", _windows),
+    "bench_streaming/rows": _from("bench_streaming", _streaming),
     "bench_invariance/properties": _from("bench_invariance", _invariance),
     "bench_invariance/scales": _from("bench_invariance", _invariance_scales),
     "bench_shift/cifar": _from("bench_shift", _shift_sets("cifar")),

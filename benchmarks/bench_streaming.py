@@ -51,15 +51,15 @@ class _AnonPeak(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
         self.peak = _anon_mb()
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._done.is_set():
             self.peak = max(self.peak, _anon_mb())
             time.sleep(0.005)
 
     def stop(self):
-        self._stop.set()
+        self._done.set()
         self.join()
         self.peak = max(self.peak, _anon_mb())
 

@@ -111,6 +111,12 @@ BENCHMARKS = [
         env=ONE_THREAD,
     ),
     Benchmark(
+        "bench_streaming",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
+    ),
+    Benchmark(
         "bench_shift",
         ["--data-dir", "{data}"],
         ["--quick", "--data-dir", "{data}"],
