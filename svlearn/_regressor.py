@@ -175,8 +175,14 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     Persist a fitted estimator (or a Pipeline holding it) with
-    :func:`joblib.dump`; ``net_.save_params`` saves the weights alone. A net
-    trained on CUDA loads on a CPU-only machine with skorch's ``DeviceWarning``.
+    :func:`svlearn.save` / :func:`svlearn.load` (no pickle: loading executes
+    nothing from the file) or with joblib. A net trained on CUDA loads on a
+    CPU-only machine and predicts there.
+
+    For the "subspace" and "frobenius" heads the predicted spectra are
+    non-negative, descending, scale-equivariant at any scale and invariant to
+    negation, and their energy equals ``||A||_F**2``, all by construction;
+    invariance to transposition is learned.
 
     Examples
     --------

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from svlearn import SingularValueRegressor
+from svlearn import SingularValueRegressor, singular_values
+from svlearn.metrics import nmse
 
 SHAPES = [(1, 5), (5, 1), (3, 5), (5, 3), (4, 4), (6, 6)]
 EQUIVARIANT_HEADS = ["subspace", "frobenius"]
@@ -144,6 +145,18 @@ def test_scale_equivariance_on_natural_image_windows(image_model, dtype):
         # Compared at unit scale: norms of 1e300-sized spectra overflow.
         deviation = _relative_rows(scaled / c, base, base)
         assert deviation.max() <= 1e-5, (c, deviation.max())
+
+
+def test_transposed_and_negated_windows_are_predicted_as_well(image_model):
+    # Negation is exact by construction; transposition is learned (the network
+    # sees the flattened matrix), bounded here as issue 9 asks of the default
+    # model on CIFAR-10 (NMSE on A^T within 1.15x of NMSE on A).
+    model, X = image_model
+    S = singular_values(X)
+    error = nmse(S, model.predict(X))
+    transposed = X.reshape(-1, 32, 32).transpose(0, 2, 1).reshape(len(X), -1)
+    assert nmse(S, model.predict(transposed)) <= 1.15 * error
+    assert nmse(S, model.predict(-X)) == error
 
 
 def test_non_finite_input_is_rejected_at_any_scale(image_model):
