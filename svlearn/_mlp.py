@@ -45,8 +45,9 @@ class SpectrumMLP(nn.Module):
     head : {"raw", "frobenius", "subspace"}
         "raw": the network outputs the singular values (the paper's model);
         at evaluation time they are clipped at 0 and sorted.
-        "frobenius": the input has unit Frobenius norm and the network outputs
-        a descending spectrum of unit norm.
+        "frobenius": the network sees the matrix divided by its Frobenius norm
+        and by its canonical sign, and outputs a descending spectrum of unit
+        norm, multiplied back by the norm.
         "subspace": as "frobenius", but the top ``n_components`` values come
         from ``n_iter`` steps of subspace iteration and the network shapes the
         rest of the spectrum, scaled to the exact leftover energy.
