@@ -620,6 +620,35 @@ def _streaming(data):
     return _markdown(header, rows, ["---", "---"] + ["---:"] * 6)
 
 
+def _scale_out(data):
+    """The Dask spectral map on a LocalCluster against in-memory predict."""
+    before, after = data["worker_peak_rss_mb_before"], data["worker_peak_rss_mb_after"]
+    peaks = " and ".join(f"{b:,} -> {a:,} MiB" for b, a in zip(before, after))
+    rows = [
+        ["windows", f"{data['n_windows']:,} ({data['n_map_blocks']} tasks)"],
+        [
+            "cluster, generate + window + predict + gather",
+            f"{data['cluster_seconds']:.1f} s, "
+            f"{data['cluster_windows_per_s']:,.0f} windows/s",
+        ],
+        ["of which generating the array alone", f"{data['generate_only_seconds']} s"],
+        [
+            "in-memory `MatrixWindowTransformer` + `predict`, one "
+            f"{data['in_memory_part'][0]:,}² part, 1 process",
+            f"{data['in_memory_windows_per_s']:,.0f} windows/s",
+        ],
+        ["worker peak resident memory, before -> after", peaks],
+        ["spectra gathered in the client", f"{data['result_mb']} MiB"],
+        [
+            "largest difference on the in-memory part",
+            "0 (bit-identical)"
+            if data["max_relative_difference_on_part"] == 0
+            else f"{data['max_relative_difference_on_part']:.2g}",
+        ],
+    ]
+    return _markdown(["measure", "value"], rows, ["---", "---"])
+
+
 def _from(name, table):
     return lambda load: table(load(name))
 
@@ -633,6 +662,7 @@ TABLES = {
     "bench_svdlight/rank_agreement": _from("bench_svdlight", _svdlight_ranks),
     "bench_windows/results": _from("bench_windows", _windows),
     "bench_streaming/rows": _from("bench_streaming", _streaming),
+    "bench_scale_out/results": _from("bench_scale_out", _scale_out),
     "bench_invariance/properties": _from("bench_invariance", _invariance),
     "bench_invariance/scales": _from("bench_invariance", _invariance_scales),
     "bench_shift/cifar": _from("bench_shift", _shift_sets("cifar")),

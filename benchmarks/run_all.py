@@ -110,6 +110,13 @@ BENCHMARKS = [
         ["--data-dir", "{data}", "--quick"],
         env=ONE_THREAD,
     ),
+    # About a minute on two worker processes; the quick run is a 4,096² array.
+    Benchmark(
+        "bench_scale_out",
+        [],
+        ["--size", "4096", "--chunk", "1024", "--part", "1024"],
+        env=ONE_THREAD,
+    ),
     Benchmark(
         "bench_streaming",
         ["--data-dir", "{data}"],
