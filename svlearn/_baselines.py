@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._linalg import frobenius_norms, singular_values, subspace_singular_values
+from ._linalg import frobenius_norms, singular_values
 from ._recording import record_prediction_input
 from ._validation import (
     NonBoolInterval,
@@ -36,11 +36,14 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         - "frobenius": the mean unit-norm training spectrum (the template)
           times each matrix's exact Frobenius norm.
         - "subspace": the ``n_components`` largest values from ``n_iter``
-          steps of subspace iteration (as in
-          :class:`~svlearn.SingularValueRegressor`'s front end); the rest is
-          the template's tail scaled to the exact leftover energy
+          steps of block subspace iteration (the Ritz values of
+          :class:`~svlearn.SingularValueRegressor`'s "ritz" front end, the
+          same code in float32); the rest is the mean tail of the training
+          spectra scaled to the exact leftover energy
           ``||A||_F^2 - sum(top**2)``. Non-negative, descending, and the energy
-          identity holds exactly.
+          identity holds exactly. This is the "ritz" head without its
+          network: the best zero-learning estimator at its cost, to choose
+          knowingly (see docs/performance.md for its accuracy-speed frontier).
         - "power": "subspace" with one component (power iteration).
     n_components : int, default=3
         Leading values computed by subspace iteration (``scaling="subspace"``);
@@ -52,6 +55,9 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
     ----------
     spectrum_ : ndarray of shape (min(m, n),)
         Mean training spectrum ("none") or the unit-norm template.
+    template_ : ndarray of shape (min(m, n) - n_leading,)
+        For "power" and "subspace": the unit-norm mean of the training
+        spectra's tails (each tail scaled to unit norm first).
     matrix_shape_ : tuple of two ints
         Shape of the matrices seen in fit.
     n_features_in_ : int
@@ -121,6 +127,12 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
             norms = np.linalg.norm(y, axis=1, keepdims=True)
             template = (y / np.where(norms > 0, norms, 1.0)).mean(axis=0)
             self.spectrum_ = template / max(np.linalg.norm(template), 1e-300)
+        if self._n_leading():
+            tail = y[:, self._n_leading() :]
+            norms = np.linalg.norm(tail, axis=1, keepdims=True)
+            mean = (tail / np.where(norms > 0, norms, 1.0)).mean(axis=0)
+            size = np.linalg.norm(mean)
+            self.template_ = mean / size if size > 0 else mean
         return self
 
     def _n_leading(self):
@@ -153,18 +165,38 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         elif k == 0:
             out = frobenius_norms(X)[:, None] * self.spectrum_
         else:
-            top, fro = subspace_singular_values(X, self.matrix_shape_, k, self.n_iter)
-            tail = self.spectrum_[k:]
-            tail = tail / max(np.linalg.norm(tail), 1e-300)
-            # Relative to ||A||_F, so that squares cannot overflow.
-            safe = np.where(fro > 0, fro, 1.0)[:, None]
-            rest = np.sqrt(np.clip(1 - ((top / safe) ** 2).sum(1), 0, None))
-            out = np.hstack([top, safe * rest[:, None] * tail])
-            # The last Ritz value can only underestimate: where the tail
-            # starts above it, sort (order by construction, energy kept).
-            unordered = out[:, k - 1] < out[:, min(k, out.shape[1] - 1)]
-            out[unordered] = -np.sort(-out[unordered], axis=1)
+            out = self._ritz_predict(X, k)
         return out.ravel() if self._y_1d else out
+
+    def _ritz_predict(self, X, k):
+        """Leading values by the iteration, the template at the leftover energy.
+
+        The "ritz" head of the learned model without its network, run by the
+        same chunked, scale-safe predict code.
+        """
+        import torch
+
+        from ._mlp import PREDICT_CHUNK, SpectrumMLP, equivariant_spectra
+
+        module = SpectrumMLP(
+            matrix_shape=self.matrix_shape_,
+            hidden_layer_sizes=None,
+            activation="relu",
+            dropout=0.0,
+            head="ritz",
+            n_components=k,
+            n_iter=self.n_iter,
+        ).eval()
+        module.template.copy_(torch.from_numpy(self.template_))
+        out = np.empty((X.shape[0], min(self.matrix_shape_)), dtype=np.float64)
+        device = torch.device("cpu")
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], PREDICT_CHUNK):
+                block = X[start : start + PREDICT_CHUNK]
+                out[start : start + len(block)] = equivariant_spectra(
+                    module, block, device
+                ).pred
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -55,15 +55,16 @@ def singular_values(X, *, matrix_shape=None, batch_size=4096):
 def _start_vectors(n, k, dtype, device):
     """A deterministic, smooth starting subspace: perturbed DCT-II vectors.
 
-    The first DCT vector is the constant one, which is close to the top right
-    singular vector of any matrix with non-negative entries (Perron-Frobenius).
-    A small fixed pseudo-random perturbation keeps the subspace from being
-    exactly orthogonal to a singular vector of a structured matrix (a constant
-    block, a symmetric pattern), which iteration could then never find. The
-    first column stays the constant vector: its product with a matrix holds
-    the row sums. Cached, as building the vectors costs more than using them
-    on a small batch; made outside inference mode so that training may use
-    them too. Never modified in place.
+    Returned as rows, shape ``(k, n)``. The first DCT vector is the constant
+    one, which is close to the top right singular vector of any matrix with
+    non-negative entries (Perron-Frobenius). A small fixed pseudo-random
+    perturbation keeps the subspace from being exactly orthogonal to a
+    singular vector of a structured matrix (a constant block, a symmetric
+    pattern), which iteration could then never find. The first row stays the
+    constant vector: its product with a matrix holds the row sums. Cached, as
+    building the vectors costs more than using them on a small batch; made
+    outside inference mode so that training may use them too. Never modified
+    in place.
     """
     import torch
 
@@ -73,7 +74,9 @@ def _start_vectors(n, k, dtype, device):
     V = np.linalg.qr(V)[0]
     V *= np.sign(V[0])  # QR's signs: the constant column stays positive
     with torch.inference_mode(False):
-        return torch.from_numpy(V).to(dtype=dtype, device=device)
+        return torch.from_numpy(np.ascontiguousarray(V.T)).to(
+            dtype=dtype, device=device
+        )
 
 
 def _orthonormalize_rows(M):
@@ -106,9 +109,7 @@ def _orthonormalize_rows(M):
     return torch.stack(rows, dim=1)
 
 
-def top_singular_values(
-    A, k, n_iter, *, inv_scale=None, details=False, closed_form=True
-):
+def top_singular_values(A, k, n_iter, *, inv_scale=None, details=False, fast=True):
     """Estimate the top ``k`` singular values of a batch by subspace iteration.
 
     ``n_iter`` steps of ``V <- orth(A^T A V)`` from a fixed DCT subspace, then
@@ -116,6 +117,10 @@ def top_singular_values(
     matrix-vector products per matrix; the only decomposition is of a ``k x k``
     Gram matrix (in closed form for ``k <= 3``). The estimates are lower bounds
     that converge to the exact values.
+
+    The blocks are kept as rows, ``(batch, k, n)`` and ``(batch, k, m)``, so
+    that every product is a batch of row blocks times a matrix (``W A`` and
+    ``V A^T``), the form that batched GEMM runs fastest on small matrices.
 
     Parameters
     ----------
@@ -133,56 +138,70 @@ def top_singular_values(
         float32 neither overflows nor underflows, and the returned values are
         those of the scaled matrices.
     details : bool, default=False
-        Also return the first product ``A V0`` (scaled), whose first column
+        Also return the first product ``V0 A^T`` (scaled), whose first row
         holds the row sums of each matrix divided by ``sqrt(n)``, and the
         energy that the last step added to the subspace (how far from
         converged the iteration still is; 0 for ``n_iter=0``).
-    closed_form : bool, default=True
-        Solve the ``k x k`` Ritz problem in closed form (fast; for ``k = 3``
-        the eigenvalues of a nearly repeated pair lose half their digits, up
-        to ``sqrt(eps)`` of the largest) rather than by LAPACK.
+    fast : bool, default=True
+        Solve the ``k x k`` Ritz problem in closed form for ``k <= 3`` (for
+        ``k = 3`` the eigenvalues of a nearly repeated pair lose half their
+        digits, up to ``sqrt(eps)`` of the largest) rather than by LAPACK
+        (float64, as for ``k > 3``). The leftover energy
+        ``1 - sum(values**2)`` does not depend on it: it is the trace of the
+        Gram matrix, summed in float64.
 
     Returns
     -------
     values : Tensor of shape (batch, k)
         Descending estimates, float64.
-    start : Tensor of shape (batch, m, max(k, 1))
+    start : Tensor of shape (batch, max(k, 1), m)
         Only with ``details=True``.
     gain : Tensor of shape (batch, 1), float64
         Only with ``details=True``: ``||W||_F^2`` after the last step minus
         before it, for the scaled matrices.
+    captured : Tensor of shape (batch, 1), float64
+        Only with ``details=True``: ``||W||_F^2 = sum(values**2)``, exactly
+        (the trace of the Gram matrix, whatever the eigensolver).
     """
 
     import torch
 
     b, m, n = A.shape
     scale = 1.0 if inv_scale is None else inv_scale.reshape(b, 1, 1)
-    V0 = _start_vectors(n, max(k, 1), A.dtype, A.device)
-    # The start subspace is shared, so the first product is one large GEMM.
-    start = (A.reshape(b * m, n) @ V0).reshape(b, m, -1) * scale
-    W = before_last = start[..., :k]
+    At = A.mT
+    # The start block is shared: one broadcast product for the whole batch.
+    start = (_start_vectors(n, max(k, 1), A.dtype, A.device) @ At) * scale
+    W = before_last = start[:, :k]
     for _ in range(n_iter if k else 0):
         before_last = W
-        # The basis as rows, (batch, k, n): (A^T W)^T = W^T A.
-        V = _orthonormalize_rows(torch.bmm(W.mT, A) * scale)
-        W = torch.bmm(A, V.mT) * scale
-    # Ritz values: eigenvalues of the small Gram matrix, in float64 so that
-    # the smaller ones keep their digits next to the largest, and returned in
-    # float64: the leftover energy 1 - sum(values**2) of a normalised matrix
-    # cancels most digits when the leading values hold most of the energy.
-    if details:
-        captured = (W.double() ** 2).sum((-2, -1))
-        gain = (captured - (before_last.double() ** 2).sum((-2, -1)))[:, None]
-    W = W.double()
+        V = _orthonormalize_rows(torch.bmm(W, A) * scale)
+        W = torch.bmm(V, At) * scale
+    # Ritz values: eigenvalues of the small Gram matrix W W^T. The captured
+    # energy is its trace, summed in float64: the leftover energy 1 - captured
+    # of a normalised matrix cancels most digits when the leading values hold
+    # most of the energy.
+    W64 = W.double()
+    captured = (W64 * W64).sum((-2, -1))[:, None]
     if k == 0:
-        values = W.new_zeros(b, 0)
+        values = W64.new_zeros(b, 0)
     elif k == 1:
-        values = W.norm(dim=-2)
+        values = captured.sqrt()
     else:
-        C = W.mT @ W
-        eig = _small_eigvalsh(C) if closed_form else torch.linalg.eigvalsh(C).flip(-1)
+        # float64 products of the float32 block: the small Ritz values keep
+        # their digits next to the largest.
+        C = W64 @ W64.mT
+        if fast and k <= 3:
+            eig = _small_eigvalsh(C)
+        else:
+            # Non-finite rows (of non-finite input) are rejected by the
+            # callers; zeros keep LAPACK from failing on them first.
+            eig = torch.linalg.eigvalsh(torch.nan_to_num(C, 0.0, 0.0, 0.0)).flip(-1)
         values = eig.clamp_min(0).sqrt()
-    return (values, start, gain.clamp_min(0)) if details else values
+    if not details:
+        return values
+    before = before_last.double()
+    gain = captured - (before * before).sum((-2, -1))[:, None]
+    return values, start, gain.clamp_min(0), captured
 
 
 # Leftover energy fraction below which float32 keeps too few digits of it (its
@@ -221,7 +240,7 @@ def leading_values_and_rest(A, k, n_iter, norms):
         ``||A * inv||_F**2``, 1 up to the rounding of ``inv``.
     inv : Tensor of shape (batch, 1)
         ``1 / ||A||_F`` in ``A``'s dtype (0 for a zero matrix).
-    start : Tensor of shape (batch, m, max(k, 1))
+    start : Tensor of shape (batch, max(k, 1), m)
         The first product, as :func:`top_singular_values` returns it.
     gain : Tensor of shape (batch, 1), float64
         Energy added by the last iteration step, as it returns it.
@@ -229,72 +248,29 @@ def leading_values_and_rest(A, k, n_iter, norms):
     import torch
 
     inv = torch.where(norms > 0, 1 / norms, 0.0)
-    values, start, gain = top_singular_values(A, k, n_iter, inv_scale=inv, details=True)
+    values, start, gain, captured = top_singular_values(
+        A, k, n_iter, inv_scale=inv, details=True
+    )
     inv64 = inv.double()
     energy = (norms.double() * inv64) ** 2
-    rest_sq = energy - (values**2).sum(-1, keepdim=True)
+    rest_sq = energy - captured
     thin = (rest_sq < _THIN * energy)[:, 0] if k else rest_sq.new_zeros(0)
     if thin.any():
         A64 = A[thin].double()
         sq64 = (A64 * A64).sum((-2, -1))[:, None]
         exact_inv = torch.where(sq64 > 0, sq64.rsqrt(), 0.0)
-        refined = top_singular_values(
-            A64, k, n_iter, inv_scale=exact_inv, closed_form=False
+        refined, _, _, refined_captured = top_singular_values(
+            A64, k, n_iter, inv_scale=exact_inv, details=True, fast=False
         )
         # Back to the normalisation by the float32 inv that the rest uses.
+        ratio = sq64.sqrt() * inv64[thin]
         values = values.clone()
-        values[thin] = refined * (sq64.sqrt() * inv64[thin])
+        values[thin] = refined * ratio
         energy = energy.clone()
         energy[thin] = sq64 * inv64[thin] ** 2
-        rest_sq = energy - (values**2).sum(-1, keepdim=True)
+        rest_sq = rest_sq.clone()
+        rest_sq[thin] = (sq64 * exact_inv**2 - refined_captured) * ratio**2
     return values, rest_sq.clamp_min(0), energy, inv, start, gain
-
-
-def subspace_singular_values(X, matrix_shape, k, n_iter):
-    """Leading singular values of flattened matrices by subspace iteration.
-
-    The numpy face of :func:`top_singular_values`, in float64, for the
-    zero-learning baselines. Each matrix is normalised by its Frobenius norm
-    while iterating, so any finite scale works.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, m * n)
-        Flattened matrices.
-    matrix_shape : tuple of two ints
-        ``(m, n)``.
-    k : int
-        Number of leading values, ``1 <= k <= min(m, n)``.
-    n_iter : int
-        Subspace iteration steps.
-
-    Returns
-    -------
-    values : ndarray of shape (n_samples, k)
-        Descending lower bounds of the ``k`` largest singular values.
-    fro : ndarray of shape (n_samples,)
-        Frobenius norms of the matrices.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from svlearn._linalg import subspace_singular_values
-    >>> X = np.diag([3.0, 1.0, 2.0]).reshape(1, -1)
-    >>> values, fro = subspace_singular_values(X, (3, 3), k=2, n_iter=20)
-    >>> values.round(6), fro.round(6)
-    (array([[3., 2.]]), array([3.741657]))
-    """
-    import torch
-
-    scaled, exponents = power_of_two_scaled(X)
-    norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
-    A = torch.from_numpy(scaled.reshape(-1, *matrix_shape))
-    if matrix_shape[0] < matrix_shape[1]:
-        A = A.mT
-    inv = torch.from_numpy(np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0))
-    values = top_singular_values(A, k, n_iter, inv_scale=inv).numpy()
-    fro = np.ldexp(norms, exponents)
-    return values * fro[:, None], fro
 
 
 def power_of_two_scaled(X):

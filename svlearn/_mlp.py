@@ -3,11 +3,24 @@
 """The torch module behind :class:`~svlearn.SingularValueRegressor`."""
 
 import math
+from typing import NamedTuple
 
+import numpy as np
 import torch
+from sklearn.utils import assert_all_finite
 from torch import nn
 
-from ._linalg import leading_values_and_rest
+from ._linalg import leading_values_and_rest, power_of_two_scaled
+
+# Matrices per forward pass in predict: large enough to amortise per-call
+# overhead, small enough that the matrices stay in cache across the
+# iteration's passes over them, and to bound the memory that predict adds to
+# its input (memmaps stream through it).
+PREDICT_CHUNK = 1024
+# Frobenius norms (float32) inside which the fast path is exact to rounding:
+# squares neither overflow nor lose digits to subnormals. Matrices outside are
+# rescaled by a power of two (exact) in float64 first.
+SAFE_NORMS = (2.0**-60, 2.0**60)
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -35,14 +48,16 @@ class SpectrumMLP(nn.Module):
     ----------
     matrix_shape : tuple of two ints
         Shape ``(m, n)`` of the input matrices.
-    hidden_layer_sizes : tuple of int
+    hidden_layer_sizes : tuple of int or None
         Width of each hidden layer; each is followed by the activation and, if
-        ``dropout > 0``, a dropout layer.
+        ``dropout > 0``, a dropout layer. None (the "ritz" head only) means no
+        network: the base spectrum itself, the zero-learning estimator of
+        :class:`~svlearn.MeanSpectrumRegressor`.
     activation : str
         One of "relu", "tanh", "gelu", "logistic".
     dropout : float
         Dropout probability after each hidden layer.
-    head : {"raw", "frobenius", "subspace"}
+    head : {"raw", "frobenius", "subspace", "ritz"}
         "raw": the network outputs the singular values (the paper's model);
         at evaluation time they are clipped at 0 and sorted.
         "frobenius": the network sees the matrix divided by its Frobenius norm
@@ -51,8 +66,16 @@ class SpectrumMLP(nn.Module):
         "subspace": as "frobenius", but the top ``n_components`` values come
         from ``n_iter`` steps of subspace iteration and the network shapes the
         rest of the spectrum, scaled to the exact leftover energy.
+        "ritz": the network never sees the matrix. ``n_iter`` steps of block
+        subspace iteration on ``n_components`` vectors give Ritz values; with
+        the template (:meth:`set_template`) at the exact leftover energy they
+        make a base spectrum, and the network maps the Ritz values, the
+        leftover energy and the iteration's last gain (all invariant to the
+        matrix's scale and sign) to a multiplicative correction of every
+        value of the base. The result is scaled to the exact energy and
+        sorted.
     n_components, n_iter : int
-        Subspace iteration settings of the "subspace" head.
+        Subspace iteration settings of the "subspace" and "ritz" heads.
     """
 
     # No defaults: SingularValueRegressor passes every setting, and its
@@ -73,20 +96,41 @@ class SpectrumMLP(nn.Module):
         self.head = head
         self.n_iter = n_iter
         n_values = min(self.matrix_shape)
-        # At least one value is left to the network, so it always has a job.
-        self.n_components = min(n_components, n_values - 1) if head == "subspace" else 0
-        n_in = math.prod(self.matrix_shape)
+        if head == "subspace":
+            # At least one value is left to the network, so it always has a job.
+            self.n_components = min(n_components, n_values - 1)
+        else:
+            self.n_components = min(n_components, n_values) if head == "ritz" else 0
+        if head == "ritz":
+            # The normalised Ritz values, the square roots of the leftover
+            # energy and of the last step's gain.
+            n_in = self.n_components + 2
+            # The base spectrum's tail, unit norm; set from the training
+            # targets by set_template (a buffer, so that it is saved).
+            self.register_buffer("template", torch.zeros(n_values - self.n_components))
+        else:
+            n_in = math.prod(self.matrix_shape)
         layers = []
+        if hidden_layer_sizes is None:
+            if head != "ritz":
+                raise ValueError("Only the 'ritz' head works without a network.")
+            self.mlp = None
+            return
         for width in hidden_layer_sizes:
             layers += [nn.Linear(n_in, width), _ACTIVATIONS[activation]()]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             n_in = width
-        layers.append(nn.Linear(n_in, n_values - self.n_components))
+        n_out = n_values if head == "ritz" else n_values - self.n_components
+        layers.append(nn.Linear(n_in, n_out))
         self.mlp = nn.Sequential(*layers)
+        if head == "ritz":
+            # A zero correction: training starts from the base spectrum.
+            nn.init.zeros_(self.mlp[-1].weight)
+            nn.init.zeros_(self.mlp[-1].bias)
         # The subspace estimates enter the first layer through their own weights,
         # which saves concatenating them to the (much wider) flattened input.
-        if self.n_components:
+        if self.n_components and head == "subspace":
             self.features = nn.Linear(
                 self.n_components, self.mlp[0].out_features, bias=False
             )
@@ -126,6 +170,8 @@ class SpectrumMLP(nn.Module):
         # saves a pass over the wide input.
         if norms is None:
             norms = torch.linalg.vector_norm(X, dim=-1, keepdim=True)
+        if self.head == "ritz":
+            return self._ritz_spectra(X, norms)
         first = self.mlp[0]
         if self.head == "frobenius":
             inv = torch.where(norms > 0, 1 / norms, 0.0)
@@ -140,9 +186,9 @@ class SpectrumMLP(nn.Module):
             top, rest_sq, energy, inv, start, gain = leading_values_and_rest(
                 A, self.n_components, self.n_iter, norms
             )
-        # The start block's first column is A times the constant vector: its
-        # sum has the sign of the sum of A's entries, at no extra cost.
-        sign = _canonical_sign(X, start[..., 0].sum(-1, keepdim=True)) * inv
+        # The start block's first row is A times the constant vector: its sum
+        # has the sign of the sum of A's entries, at no extra cost.
+        sign = _canonical_sign(X, start[:, 0].sum(-1, keepdim=True)) * inv
         hidden = nn.functional.linear(X, first.weight) * sign + first.bias
         if self.n_components:
             hidden = hidden + self.features(top.to(X.dtype))
@@ -151,6 +197,54 @@ class SpectrumMLP(nn.Module):
         safe = torch.where(energy > 0, energy, 1.0)
         diagnostics = torch.cat([rest_sq / safe, gain / safe], dim=-1)
         return (spectrum * norms.double()).to(X.dtype), diagnostics
+
+    def set_template(self, targets):
+        """Set the base spectrum's tail from training spectra ("ritz" head).
+
+        The template is the mean of the training spectra's tails (the values
+        after the first ``n_components``), each scaled to unit norm, then
+        scaled to unit norm itself.
+
+        Parameters
+        ----------
+        targets : Tensor of shape (n_samples, min(m, n))
+            Training spectra, descending.
+        """
+        tail = targets[:, self.n_components :].double()
+        norms = tail.norm(dim=-1, keepdim=True)
+        mean = (tail / torch.where(norms > 0, norms, 1.0)).mean(0)
+        size = mean.norm()
+        with torch.no_grad():
+            self.template.copy_(mean / size if size > 0 else mean)
+
+    def _ritz_spectra(self, X, norms):
+        m, n = self.matrix_shape
+        A = X.reshape(-1, m, n)
+        if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
+            A = A.mT
+        k = self.n_components
+        with torch.no_grad():
+            top, rest_sq, energy, _, _, gain = leading_values_and_rest(
+                A, k, self.n_iter, norms
+            )
+            # Normalised to unit energy. From here on float32 is enough: the
+            # digits that cancel (in 1 - sum(top**2)) were kept in float64.
+            safe = torch.where(energy > 0, energy, 1.0)
+            values = (top / safe.sqrt()).to(X.dtype)
+            rest, gain = (rest_sq / safe).to(X.dtype), (gain / safe).to(X.dtype)
+            base = torch.cat([values, rest.sqrt() * self.template], -1)
+            # Continuous in the rounding-level quantities (no logs), so that
+            # float32 rounding of the input moves the output only by rounding.
+            features = torch.cat([values, rest.sqrt(), gain.sqrt()], dim=-1)
+        spectrum = base
+        if self.mlp is not None:
+            # exp of a clamped correction: positive, and finite in float32.
+            spectrum = base * torch.exp(self.mlp(features).clamp(-30, 30))
+        total = torch.linalg.vector_norm(spectrum, dim=-1, keepdim=True)
+        scale = (energy.sqrt() * norms.double()).to(X.dtype)
+        spectrum = spectrum * (scale / torch.where(total > 0, total, 1.0))
+        spectrum = spectrum.sort(dim=-1, descending=True).values
+        return spectrum, torch.cat([rest, gain], dim=-1).double()
 
 
 def _canonical_sign(X, key):
@@ -185,3 +279,69 @@ def _join_spectrum(top, shape, rest_sq):
             spectrum = spectrum.clone()
             spectrum[unordered] = spectrum[unordered].sort(-1, descending=True)[0]
     return spectrum
+
+
+class BlockSpectra(NamedTuple):
+    """What :func:`equivariant_spectra` computed for one block of matrices."""
+
+    pred: np.ndarray  # (n, n_values) float64 spectra of the block
+    x: torch.Tensor  # the float32 rows the module saw (some rescaled)
+    x_pred: np.ndarray  # (n, n_values) float64 spectra of the rows of x
+    norms: np.ndarray  # (n,) float64 Frobenius norms of the rows of x
+    diagnostics: np.ndarray | None  # (n, 2) float64, "subspace"/"ritz" heads
+
+
+def to_tensor(block, device):
+    """A float32 tensor on ``device``; a read-only block is copied first."""
+    if not block.flags.writeable:  # e.g. a read-only memmap; torch warns
+        block = block.astype(np.float32)
+    return torch.from_numpy(block).to(device=device, dtype=torch.float32)
+
+
+def equivariant_spectra(module, block, device):
+    """Spectra of a block of flat matrices by a scale-equivariant head.
+
+    Works at any finite scale: matrices whose float32 Frobenius norm lies
+    outside :data:`SAFE_NORMS` (zero, tiny, huge, or float64 values beyond
+    float32) are rescaled exactly by a power of two and predicted again, so
+    that float32 neither overflows nor loses digits. Call it under
+    ``torch.inference_mode`` with the module in eval mode.
+
+    Parameters
+    ----------
+    module : SpectrumMLP
+        A module with a "frobenius", "subspace" or "ritz" head.
+    block : ndarray of shape (n, m * n)
+        Validated flat matrices (float32 or float64; non-finite values raise).
+    device : torch.device
+        Where the module's weights are.
+
+    Returns
+    -------
+    BlockSpectra
+    """
+    x = to_tensor(block, device)
+    norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+    low, high = SAFE_NORMS
+    outside = ~((norms >= low) & (norms <= high))[:, 0]
+    exponents = None
+    if outside.any():
+        # Rescaled in place, so that every row goes through one call on a
+        # batch of the same size: the kernels' rounding then depends on a
+        # row's values only, and powers of two scale the output exactly.
+        rows = outside.cpu().numpy()
+        scaled, exponents = power_of_two_scaled(block[rows])
+        assert_all_finite(scaled, input_name="X")
+        x = x.clone()
+        x[outside] = to_tensor(scaled, device)
+        norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+    spectra, diagnostics = module.spectra(x, norms)
+    x_pred = spectra.double().cpu().numpy()
+    if diagnostics is not None:
+        diagnostics = diagnostics.cpu().numpy()
+    norms = norms.double().cpu().numpy()[:, 0]
+    pred = x_pred
+    if exponents is not None:
+        pred = x_pred.copy()
+        pred[rows] = np.ldexp(x_pred[rows], exponents[:, None])
+    return BlockSpectra(pred, x, x_pred, norms, diagnostics)

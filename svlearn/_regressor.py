@@ -18,7 +18,13 @@ from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
-from ._mlp import _ACTIVATIONS, SpectrumMLP
+from ._mlp import (
+    _ACTIVATIONS,
+    PREDICT_CHUNK,
+    SpectrumMLP,
+    equivariant_spectra,
+    to_tensor,
+)
 from ._recording import record_prediction_input
 from ._validation import (
     NonBoolInterval,
@@ -35,18 +41,16 @@ _LOSSES = {
 }
 _POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = NonBoolInterval(Integral, 0, None, closed="left")
-# Matrices per forward pass in predict: large enough to amortise per-call
-# overhead, small enough to keep intermediates in cache and to bound the
-# memory that predict adds to its input (memmaps stream through it).
-_PREDICT_CHUNK = 4096
-# Frobenius norms (float32) inside which the fast path is exact to rounding:
-# squares neither overflow nor lose digits to subnormals. Matrices outside are
-# rescaled by a power of two (exact) in float64 first.
-_SAFE_NORMS = (2.0**-60, 2.0**60)
 # Floors inside the logs of the error model: NMSE below 1e-12 and features
 # below 1e-9 are rounding.
 _ERROR_FLOOR = 1e-12
 _FEATURE_FLOOR = 1e-9
+# Column of the error features holding log(leftover energy fraction), for the
+# heads with iteration diagnostics (see _error_features).
+_REST_COLUMN = 4
+# The smallest error estimate: the NMSE of float32 rounding. A prediction is
+# never exact, so max_error=0 recomputes every matrix.
+_MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
 
 
 class SingularValueRegressor(RegressorMixin, BaseEstimator):
@@ -70,27 +74,39 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         Activation after each hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer, in ``[0, 1)``.
-    head : {"subspace", "frobenius", "raw"}, default="subspace"
+    head : {"ritz", "subspace", "frobenius", "raw"}, default="ritz"
         How the output is formed.
 
-        - "subspace": the top ``n_components`` singular values are estimated by
-          ``n_iter`` steps of subspace iteration (``2 * n_components``
-          matrix-vector products per step and matrix, no decomposition of the
-          input); the network predicts the shape of the remaining values, which
-          are scaled to the exact leftover energy ``||A||_F^2 - sum(top**2)``.
+        - "ritz": ``n_iter`` steps of block subspace iteration on
+          ``n_components`` vectors (``2 * n_components`` matrix-vector
+          products per step and matrix, from a fixed start block) give Ritz
+          values; with the mean training tail scaled to the exact leftover
+          energy ``||A||_F^2 - sum(ritz**2)`` they form a base spectrum. The
+          network never sees the matrix: it maps the normalised Ritz values,
+          the leftover energy and the last step's energy gain to a
+          multiplicative correction of every value of the base (the Ritz
+          values are lower bounds, the tail a mean shape). The corrected
+          spectrum is scaled to the exact energy and sorted. The cheapest and
+          most accurate head (docs/performance.md).
+        - "subspace": the top ``n_components`` singular values are the Ritz
+          values of the iteration; the network sees the flattened matrix and
+          predicts the shape of the remaining values, which are scaled to the
+          exact leftover energy.
         - "frobenius": the network sees ``A / ||A||_F`` and predicts a
           descending spectrum of unit norm, multiplied by ``||A||_F``.
         - "raw": the paper's network: it sees ``A`` (divided by one global
           constant) and outputs the singular values directly; predictions are
           clipped at zero and sorted.
-    n_components : int, default=3
-        Number of leading singular values estimated by subspace iteration
-        (``head="subspace"`` only).
-    n_iter : int, default=2
-        Subspace iteration steps (``head="subspace"`` only).
+    n_components : int, default=4
+        Number of vectors of the subspace iteration ("ritz" and "subspace"
+        heads): the Ritz values it gives. Cost grows about linearly with it,
+        accuracy fast (docs/performance.md has the frontier).
+    n_iter : int, default=1
+        Subspace iteration steps ("ritz" and "subspace" heads).
     loss : {"mse", "l1", "huber"}, default="mse"
-        Training loss on the (normalised) spectra. With the "frobenius" and
-        "subspace" heads, "mse" is proportional to the NMSE of Eq. 1.
+        Training loss on the (normalised) spectra. With the "ritz",
+        "subspace" and "frobenius" heads, "mse" is proportional to the NMSE of
+        Eq. 1.
     alpha : float, default=0.0
         L2 penalty (weight decay of Adam).
     batch_size : int, default=256
@@ -132,7 +148,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
     max_error : float or None, default=None
         If set, :meth:`predict` recomputes exactly (by LAPACK's SVD) every
         matrix whose estimated NMSE exceeds it; those get an estimate of 0.
-        Needs a calibrated model. It acts at predict time: unlike the other
+        Other estimates are never below float32 rounding (``eps**2``, about
+        1.4e-14), so ``max_error=0`` recomputes every matrix. Needs a
+        calibrated model. It acts at predict time: unlike the other
         parameters, ``set_params(max_error=...)`` on a fitted model takes
         effect at once (it chooses which matrices to recompute, not the
         model).
@@ -179,7 +197,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
     nothing from the file) or with joblib. A net trained on CUDA loads on a
     CPU-only machine and predicts there.
 
-    For the "subspace" and "frobenius" heads the predicted spectra are
+    For the "ritz", "subspace" and "frobenius" heads the predicted spectra are
     non-negative, descending, scale-equivariant at any scale and invariant to
     negation, and their energy equals ``||A||_F**2``, all by construction;
     invariance to transposition is learned.
@@ -205,7 +223,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         ],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "head": [StrOptions({"subspace", "frobenius", "raw"})],
+        "head": [StrOptions({"ritz", "subspace", "frobenius", "raw"})],
         "n_components": [_POSITIVE_INT],
         "n_iter": [_NON_NEGATIVE_INT],
         "loss": [StrOptions(set(_LOSSES))],
@@ -236,9 +254,9 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         hidden_layer_sizes=(64, 64),
         activation="relu",
         dropout=0.0,
-        head="subspace",
-        n_components=3,
-        n_iter=2,
+        head="ritz",
+        n_components=4,
+        n_iter=1,
         loss="mse",
         alpha=0.0,
         batch_size=256,
@@ -417,6 +435,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             if fresh:
                 self.net_ = self._build_net(seed)
                 self.net_.initialize()
+                if self.head == "ritz":
+                    self.net_.module_.set_template(torch.from_numpy(ys))
             scheduler = self._lr_scheduler(Xs.shape[0], epochs) if schedule else None
             # Assigned, then initialised: skorch's set_params(callbacks=...)
             # initialises the old list before replacing it.
@@ -550,7 +570,20 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         # is then a valid quantile of residuals the fit has not seen.
         order = np.random.default_rng(0).permutation(len(X))
         fit_rows, conformal_rows = order[: len(X) // 2], order[len(X) // 2 :]
-        coef = np.linalg.lstsq(features[fit_rows], log_error[fit_rows], rcond=None)[0]
+        # With the iteration's diagnostics, the log of the leftover energy
+        # fraction r (the energy outside the Ritz values) enters with slope
+        # 1: the error of a spectrum whose tail holds a fraction r of the
+        # energy scales with r, also on matrices unlike the calibration ones,
+        # where a fitted slope would extrapolate too little or too much.
+        fixed = np.zeros(features.shape[1])
+        if features.shape[1] > _REST_COLUMN:
+            fixed[_REST_COLUMN] = 1.0
+        free = fixed == 0
+        target = log_error - features @ fixed
+        coef = fixed.copy()
+        coef[free] = np.linalg.lstsq(
+            features[fit_rows][:, free], target[fit_rows], rcond=None
+        )[0]
         residuals = np.sort(log_error[conformal_rows] - features[conformal_rows] @ coef)
         rank = math.ceil((len(residuals) + 1) * self.coverage)
         offset = residuals[rank - 1]
@@ -712,8 +745,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
         features = []
         with torch.inference_mode():
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                block = X[start : start + _PREDICT_CHUNK]
+            for start in range(0, X.shape[0], PREDICT_CHUNK):
+                block = X[start : start + PREDICT_CHUNK]
                 pred, block_features = self._predict_block(
                     module, block, device, with_features
                 )
@@ -723,13 +756,13 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
 
     def _error_estimate(self, features):
         log_error = features @ self.error_coef_ + self.error_offset_
-        return np.maximum(np.exp(log_error) - _ERROR_FLOOR, 0.0)
+        return np.maximum(np.exp(log_error) - _ERROR_FLOOR, _MIN_ESTIMATE)
 
     def _predict_block(self, module, block, device, with_features):
         """Spectra of one chunk, and its error features if asked."""
         shape = self.matrix_shape_
         if module.head == "raw":
-            pred = module(_to_tensor(block / self.scale_, device)) * self.scale_
+            pred = module(to_tensor(block / self.scale_, device)) * self.scale_
             pred = pred.double().cpu().numpy()
             if not np.isfinite(pred).all():
                 assert_all_finite(block, input_name="X")
@@ -744,37 +777,15 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             unit = np.ldexp(pred, -exponents[:, None]) / _safe(norms)[:, None]
             moment4 = _gram_moment(torch.from_numpy(scaled), shape, norms)
             return pred, _error_features(unit, moment4, None)
-        x = _to_tensor(block, device)
-        norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
-        low, high = _SAFE_NORMS
-        pred, diagnostics = module.spectra(x, norms)
-        outside = ~((norms >= low) & (norms <= high))[:, 0]
-        pred = pred.double().cpu().numpy()
-        if with_features:
-            norms64 = norms.double().cpu().numpy()[:, 0]
-            # Rows outside the safe range are overwritten below.
-            with np.errstate(all="ignore"):
-                unit = pred / _safe(norms64)[:, None]
-                moment4 = _gram_moment(x, shape, norms64)
-            diagnostics = diagnostics.cpu().numpy() if diagnostics is not None else None
-        if outside.any():
-            # Zero, tiny, huge or non-finite matrices (and float64 values
-            # beyond float32): rescale exactly by a power of two and redo.
-            rows = outside.cpu().numpy()
-            scaled, exponents = power_of_two_scaled(block[rows])
-            assert_all_finite(scaled, input_name="X")
-            redone, redone_diagnostics = module.spectra(_to_tensor(scaled, device))
-            redone = redone.double().cpu().numpy()
-            pred[rows] = np.ldexp(redone, exponents[:, None])
-            if with_features:
-                norms64 = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
-                unit[rows] = redone / _safe(norms64)[:, None]
-                moment4[rows] = _gram_moment(torch.from_numpy(scaled), shape, norms64)
-                if diagnostics is not None:
-                    diagnostics[rows] = redone_diagnostics.cpu().numpy()
+        out = equivariant_spectra(module, block, device)
         if not with_features:
-            return pred, None
-        return pred, _error_features(unit, moment4, diagnostics)
+            return out.pred, None
+        # Features of the rows the module saw (rescaled ones included): they
+        # are scale-free.
+        with np.errstate(all="ignore"):
+            unit = out.x_pred / _safe(out.norms)[:, None]
+        moment4 = _gram_moment(out.x, shape, out.norms)
+        return out.pred, _error_features(unit, moment4, out.diagnostics)
 
     def score(self, X, y=None, sample_weight=None):
         """R² of the predicted singular values; ``y=None`` uses the exact ones.
@@ -836,9 +847,10 @@ def _error_features(unit, moment4, diagnostics):
     predicted tail share ``1 - p_1**2 / sum(p**2)``, the violation of the
     energy identity ``|sum(p**2) - 1|`` (rounding for the scale-equivariant
     heads), the violation of the fourth moment ``|sum(p**4) - sum(s**4)|``
-    (exact ``sum(s**4)`` from the Gram matrix), and for the "subspace" head the
-    iteration's diagnostics (the energy left to the learned tail, the energy
-    the last step added). All exact or computed, none learned.
+    (exact ``sum(s**4)`` from the Gram matrix), and for the "ritz" and
+    "subspace" heads the iteration's diagnostics (the energy left to the
+    template or learned tail, the energy the last step added). All exact or
+    computed, none learned.
     """
     total = (unit**2).sum(axis=1)
     columns = [
@@ -850,13 +862,6 @@ def _error_features(unit, moment4, diagnostics):
         columns += list(diagnostics.T)
     logs = np.log(np.clip(np.column_stack(columns), 0, None) + _FEATURE_FLOOR)
     return np.column_stack([np.ones(len(unit)), logs])
-
-
-def _to_tensor(block, device):
-    """A float32 tensor on ``device``; a read-only block is copied first."""
-    if not block.flags.writeable:  # e.g. a read-only memmap; torch warns
-        block = block.astype(np.float32)
-    return torch.from_numpy(block).to(device=device, dtype=torch.float32)
 
 
 def paper_regressor(**params):

@@ -53,14 +53,43 @@ def test_estimates_cover_the_true_error_at_the_coverage_level(calibrated):
     assert true[order[-100:]].mean() > 3 * true[order[:100]].mean()
 
 
-def test_estimates_flag_matrices_unlike_the_training_data(calibrated):
-    reg, X = calibrated
+@pytest.fixture(scope="module")
+def calibrated_subspace():
+    """The earlier default head, whose network sees the flattened matrix."""
+    rng = np.random.default_rng(0)
+    smooth, _ = _natural_and_noise(3000, rng)
+    reg = SingularValueRegressor(
+        head="subspace", n_components=3, n_iter=2, calibration_fraction=0.3, **FAST
+    ).fit(smooth[:2000])
+    return reg, smooth[2000:]
+
+
+def test_estimates_flag_matrices_unlike_the_training_data(calibrated_subspace):
+    reg, X = calibrated_subspace
     _, noise = _natural_and_noise(300, np.random.default_rng(1))
     _, in_distribution = reg.predict(X, return_error=True)
     pred, shifted = reg.predict(noise, return_error=True)
     true = nmse_per_matrix(singular_values(noise), pred)
     assert np.median(shifted) > 10 * np.median(in_distribution)
     assert np.mean(true <= shifted) >= 0.9
+
+
+def test_ritz_head_estimates_flag_shifted_matrices_and_the_fallback_catches_them(
+    calibrated,
+):
+    # The default head errs less on pure noise than the subspace head, and its
+    # estimates there are less conservative: they rise by orders of magnitude
+    # (the leftover-energy slope is fixed at 1), cover most true errors, and
+    # max_error=1e-3 lets few of the bad matrices through.
+    reg, X = calibrated
+    _, noise = _natural_and_noise(300, np.random.default_rng(1))
+    _, in_distribution = reg.predict(X, return_error=True)
+    pred, shifted = reg.predict(noise, return_error=True)
+    true = nmse_per_matrix(singular_values(noise), pred)
+    assert np.median(shifted) > 100 * np.median(in_distribution)
+    assert np.mean(true <= shifted) >= 0.6
+    slipped = (true > 1e-3) & (shifted <= 1e-3)
+    assert np.mean(slipped) <= 0.05
 
 
 def test_max_error_recomputes_exactly_only_the_flagged_rows(calibrated):

@@ -20,7 +20,7 @@ def _is_valid_spectrum(pred):
     return np.all(pred >= 0) and np.all(np.diff(pred, axis=1) <= 1e-6 * pred[:, :1])
 
 
-@pytest.mark.parametrize("head", ["subspace", "frobenius", "raw"])
+@pytest.mark.parametrize("head", ["ritz", "subspace", "frobenius", "raw"])
 def test_predictions_are_non_negative_and_descending(head, matrices):
     reg = SingularValueRegressor(head=head, **FAST).fit(matrices)
     # Inputs far from the training data must still give valid spectra.
@@ -116,13 +116,33 @@ def test_subspace_head_tail_comes_from_the_network():
     # the families' tails apart; the network, fed the leading values, can.
     X, S = _two_families(1000, np.random.default_rng(0))
     reg = SingularValueRegressor(
+        head="subspace",
+        n_components=3,
         n_iter=30,
         hidden_layer_sizes=(32,),
         max_iter=30,
         batch_size=32,
         random_state=0,
     ).fit(X[:800])
-    template = MeanSpectrumRegressor(scaling="subspace", n_iter=30).fit(X[:800])
+    template = MeanSpectrumRegressor(
+        scaling="subspace", n_components=3, n_iter=30
+    ).fit(X[:800])
+    error = nmse(S[800:], reg.predict(X[800:]))
+    assert error < nmse(S[800:], template.predict(X[800:])) / 50
+
+
+def test_ritz_head_correction_comes_from_the_network():
+    # The network sees only the Ritz values (and energies), never the matrix:
+    # from the two exact leading values it must tell the families apart and
+    # correct the template tail, which the same front end without a network
+    # (MeanSpectrumRegressor) cannot.
+    X, S = _two_families(1000, np.random.default_rng(0))
+    params = dict(n_components=2, n_iter=30)
+    reg = SingularValueRegressor(
+        hidden_layer_sizes=(32,), max_iter=30, batch_size=32, random_state=0, **params
+    ).fit(X[:800])
+    assert reg.net_.module_.head == "ritz"  # the default
+    template = MeanSpectrumRegressor(scaling="subspace", **params).fit(X[:800])
     error = nmse(S[800:], reg.predict(X[800:]))
     assert error < nmse(S[800:], template.predict(X[800:])) / 50
 
@@ -131,13 +151,15 @@ def test_subspace_head_top_values_converge(planted):
     X, S = planted
     errors = []
     for n_iter in (0, 2, 30):
-        reg = SingularValueRegressor(n_iter=n_iter, **FAST).fit(X)
+        reg = SingularValueRegressor(
+            head="subspace", n_components=3, n_iter=n_iter, **FAST
+        ).fit(X)
         errors.append(np.abs(reg.predict(X)[:, :2] - S[:, :2]).max())
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 1e-4
 
 
-@pytest.mark.parametrize("head", ["subspace", "frobenius"])
+@pytest.mark.parametrize("head", ["ritz", "subspace", "frobenius"])
 def test_scale_equivariance_without_overflow(head, matrices):
     reg = SingularValueRegressor(head=head, **FAST).fit(matrices)
     X = matrices.astype(np.float64)
@@ -420,12 +442,12 @@ def test_chunked_predict_on_a_memmap_equals_in_memory(tmp_path, fitted):
     np.save(path, X)
     mm = np.load(path, mmap_mode="r")
     expected = fitted.predict(X)
-    chunk = module._PREDICT_CHUNK
-    module._PREDICT_CHUNK = 128  # many chunks, a short last one
+    chunk = module.PREDICT_CHUNK
+    module.PREDICT_CHUNK = 128  # many chunks, a short last one
     try:
         np.testing.assert_allclose(fitted.predict(mm), expected, rtol=1e-6)
     finally:
-        module._PREDICT_CHUNK = chunk
+        module.PREDICT_CHUNK = chunk
 
 
 def test_cuda_trained_model_predicts_on_a_cpu_only_machine(matrices, monkeypatch):
