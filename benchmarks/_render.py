@@ -407,15 +407,165 @@ def _ablation(data):
         [
             r["label"],
             r["lever"],
-            f"{r['nmse_pct']:.4f}",
-            f"{r['mae']:.3f}",
+            _pm(r["nmse_pct"], r.get("nmse_pct_std", 0.0), ".4f"),
+            _pm(r["mae"], r.get("mae_std", 0.0), ".2f"),
+            f"{r['nmse_pct_transposed']:.4f}" if "nmse_pct_transposed" in r else "0",
             f"{1e6 / r['matrices_per_s']:.2f}",
             f"{r['fit_s']:.0f}" if "fit_s" in r else "-",
         ]
         for r in data["rows"]
     ]
-    header = ["configuration", "lever", "NMSE %", "MAE", "µs / matrix", "fit (s)"]
-    return _markdown(header, rows, ["---"] * 2 + ["---:"] * 4)
+    header = ["configuration", "lever", "NMSE %", "MAE", "NMSE % on A^T"]
+    header += ["µs / matrix", "fit (s)"]
+    return _markdown(header, rows, ["---"] * 2 + ["---:"] * 5)
+
+
+# -- bench_frontier (docs/performance.md) --------------------------------------
+_FAMILIES = {
+    "nonlearned": "non-learned",
+    "moment": "non-learned, moments",
+    "learned": "learned",
+    "previous": "previous default",
+}
+
+
+def _frontier_row(r, family=True):
+    cells = [_FAMILIES[r["family"]]] if family else []
+    return cells + [
+        r["label"],
+        f"{r['us_1thread']:.2f}",
+        f"{r['us_2thread']:.2f}",
+        f"{r['speedup_numpy_1thread']:.1f}x",
+        f"{r['speedup_eigvalsh_1thread']:.1f}x",
+        _pm(r["nmse_pct"], r["nmse_pct_std"], ".4f")
+        if len(r["seeds"]) > 1
+        else f"{r['nmse_pct']:.4f}",
+        f"{r['nmse_p99_pct']:.3f}",
+        f"{r['mae']:.2f}",
+        f"{r['shifted']['nmse_pct']:.4f}",
+    ]
+
+
+_FRONTIER_HEADER = ["estimator", "µs, 1 thread", "µs, 2 threads", "vs numpy"]
+_FRONTIER_HEADER += ["vs eigvalsh", "NMSE %", "p99 NMSE %", "MAE"]
+_FRONTIER_HEADER += ["NMSE %, class shift"]
+
+
+def _frontier_fronts(data):
+    """The Pareto points of each family, cheapest first."""
+    by_key = {r["key"]: r for r in data["estimators"]}
+    rows = [
+        _frontier_row(by_key[key])
+        for family in ("nonlearned", "moment", "learned")
+        for key in data["fronts"][family]
+    ]
+    return _markdown(["family", *_FRONTIER_HEADER], rows, ["---"] * 2 + ["---:"] * 8)
+
+
+def _frontier_family(*families):
+    def table(data):
+        rows = [
+            _frontier_row(r, family=False)
+            for r in data["estimators"]
+            if r["family"] in families
+        ]
+        return _markdown(_FRONTIER_HEADER, rows, ["---"] + ["---:"] * 8)
+
+    return table
+
+
+def _frontier_exact(data):
+    rows = [
+        [name, f"{v['us_1thread']:.2f}", f"{v['us_2thread']:.2f}"]
+        for name, v in data["exact"].items()
+    ]
+    return _markdown(["exact route", "µs, 1 thread", "µs, 2 threads"], rows)
+
+
+def _frontier_issue(data):
+    """The issue's table, re-measured: previous default and its numerics."""
+    by_key = {r["key"]: r for r in data["estimators"]}
+    keys = ["subspace_k3_q2", "nl_k3_q2", "nl_k3_q4", "nl_k4_q4", data["default"]]
+    rows = [_frontier_row(by_key[k], family=False) for k in keys if k in by_key]
+    return _markdown(_FRONTIER_HEADER, rows, ["---"] + ["---:"] * 8)
+
+
+def _frontier_targets(data):
+    """Issue 11's targets against the measured numbers."""
+    by_key = {r["key"]: r for r in data["estimators"]}
+    d = by_key[data["default"]]
+    dom = data["dominance"]
+    rival = by_key[dom["best_nonlearned_at_default_cost"]]
+    worst = dom["worst_ratio_up_to_ceiling"]
+
+    def speed(r, route, threads):
+        return r[f"speedup_{route}_{threads}thread"]
+
+    rows = [
+        [
+            "default NMSE <= 0.025 %",
+            _pm(d["nmse_pct"], d["nmse_pct_std"], ".4f", " %"),
+            _yes(d["nmse_pct"] <= 0.025),
+        ],
+        [
+            "default MAE <= 6.5",
+            _pm(d["mae"], d["mae_std"], ".2f"),
+            _yes(d["mae"] <= 6.5),
+        ],
+    ]
+    for route, factor, name in [("numpy", 15, "numpy"), ("eigvalsh", 8, "eigvalsh")]:
+        one, two = speed(d, route, 1), speed(d, route, 2)
+        rows.append(
+            [
+                f"default >= {factor}x {name} (batch 10,000)",
+                f"{one:.1f}x one thread, {two:.1f}x two threads",
+                _yes(one >= factor) + (" (two threads: " + _yes(two >= factor) + ")"),
+            ]
+        )
+    rows.append(
+        [
+            "default NMSE <= 0.5x the best non-learned estimator of equal or lower"
+            " cost",
+            f"{dom['ratio_at_default_cost']:.2f}x ({rival['label']}, "
+            f"{rival['nmse_pct']:.4f} % at {rival['us']:.2f} µs)",
+            _yes(dom["ratio_at_default_cost"] <= 0.5),
+        ]
+    )
+    rows.append(
+        [
+            "learned frontier below the non-learned one from the cheapest learned "
+            f"configuration to {dom['ceiling_us']:g} µs",
+            f"worst ratio {worst['ratio']:.2f}x at {worst['cost_us']:.2f} µs "
+            f"({by_key[worst['learned']]['label']} against "
+            f"{by_key[worst['nonlearned']]['label']})",
+            _yes(dom["learned_below_everywhere"]),
+        ]
+    )
+    for key, label, nmse_cap, factor in [
+        ("fast", "fast configuration >= 30x numpy at NMSE <= 0.1 %", 0.1, 30),
+        ("accurate", "accurate configuration NMSE <= 0.01 % at >= 8x numpy", 0.01, 8),
+    ]:
+        r = by_key.get(data[key]) if data[key] else None
+        if r is None:
+            rows.append([label, "no learned configuration reaches the NMSE", "**no**"])
+            continue
+        one, two = speed(r, "numpy", 1), speed(r, "numpy", 2)
+        rows.append(
+            [
+                label,
+                f"{r['label']}: {r['nmse_pct']:.4f} %, {one:.1f}x one thread, "
+                f"{two:.1f}x two threads",
+                _yes(one >= factor) + (" (two threads: " + _yes(two >= factor) + ")"),
+            ]
+        )
+    rows.append(
+        [
+            "training on 50,000 matrices <= 2 min",
+            f"{data['fit_all_50000_s']:.0f} s",
+            _yes(data["fit_all_50000_s"] <= 120),
+        ]
+    )
+    return _markdown(["target", "measured", "met"], rows, ["---"] * 3)
 
 
 # -- svlearn reproduce reports (docs/results/<run>/report.json) --------------
@@ -675,6 +825,16 @@ TABLES = {
     "bench_performance/accuracy": _from("bench_performance", _perf_accuracy),
     "bench_performance/throughput": _from("bench_performance", _perf_throughput),
     "bench_ablation/rows": _from("bench_ablation", _ablation),
+    "bench_frontier/fronts": _from("bench_frontier", _frontier_fronts),
+    "bench_frontier/learned": _from(
+        "bench_frontier", _frontier_family("learned", "previous")
+    ),
+    "bench_frontier/nonlearned": _from(
+        "bench_frontier", _frontier_family("nonlearned", "moment")
+    ),
+    "bench_frontier/exact": _from("bench_frontier", _frontier_exact),
+    "bench_frontier/issue": _from("bench_frontier", _frontier_issue),
+    "bench_frontier/targets": _from("bench_frontier", _frontier_targets),
     "results/summary": _summary,
     "results/reconstruction": _reconstruction,
     "report:cifar10/cifar10_gray_train": _report_table("cifar10", "cifar10_gray_train"),
