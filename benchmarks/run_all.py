@@ -103,6 +103,15 @@ BENCHMARKS = [
         "bench_ablation",
         ["--data-dir", "{data}"],
         ["--quick", "--data-dir", "{data}", "--figure", "{quick}/ablation.png"],
+        env=ONE_THREAD,
+    ),
+    # The accuracy-speed frontier (about half an hour: 36 trainings); the full
+    # run also redraws docs/figures/frontier.png, the quick run beside its JSON.
+    Benchmark(
+        "bench_frontier",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
     ),
     Benchmark(
         "bench_invariance",
