@@ -395,7 +395,7 @@ def _perf_targets(data):
     rows.append(
         [
             "no SVD/eigendecomposition of the input in predict",
-            "3 x 3 closed form only",
+            "only the small Gram matrix of the iteration's block (4 x 4)",
             "yes",
         ]
     )

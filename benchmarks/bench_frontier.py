@@ -228,6 +228,9 @@ def dominance(rows, default_key, ceiling=COST_CEILING_US):
     return {
         "default": default_key,
         "best_nonlearned_at_default_cost": rival and rival["key"],
+        "best_nonlearned_label": rival and rival["label"],
+        "best_nonlearned_nmse_pct": rival and rival["nmse_pct"],
+        "best_nonlearned_us": rival and rival["us"],
         "ratio_at_default_cost": rival and default["nmse_pct"] / rival["nmse_pct"],
         "worst_ratio_up_to_ceiling": worst,
         "ceiling_us": ceiling,

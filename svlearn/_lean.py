@@ -237,19 +237,18 @@ class RitzPlan:
 def _orthonormalize_rows(Y):
     """Twice-projected Gram-Schmidt on the rows of a batch of ``k x n`` blocks.
 
-    The numpy form of ``_linalg._orthonormalize_rows``: each row is projected
-    twice on the rows before it (as a block), and a row that keeps less than
-    ``8 eps`` of its norm becomes zero.
+    The numpy form of ``_linalg._orthonormalize_rows``, in place: each row is
+    projected twice on the rows before it (as a block), and a row that keeps
+    less than ``8 eps`` of its norm becomes zero.
     """
-    Q = np.array(Y)
     floor = _FLOOR * np.einsum("bij,bij->bi", Y, Y)
-    for j in range(Q.shape[1]):
-        v = Q[:, j : j + 1]  # (batch, 1, n), a view
+    for j in range(Y.shape[1]):
+        v = Y[:, j : j + 1]  # (batch, 1, n), a view
         if j:
-            done = Q[:, :j]
+            done = Y[:, :j]
             for _ in range(2):
                 v -= (v @ done.transpose(0, 2, 1)) @ done
         sq = np.einsum("bij,bij->b", v, v)
         # inf ** -0.5 is 0: dependent (and zero) rows vanish.
         v *= (np.where(sq > floor[:, j], sq, np.inf) ** -0.5)[:, None, None]
-    return Q
+    return Y

@@ -17,6 +17,7 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
+from ._lean import ritz_plan
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
 from ._mlp import (
     _ACTIVATIONS,
@@ -51,6 +52,9 @@ _REST_COLUMN = 4
 # The smallest error estimate: the NMSE of float32 rounding. A prediction is
 # never exact, so max_error=0 recomputes every matrix.
 _MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
+# Most matrices that predict sends through the float64 numpy forward pass of
+# the "ritz" head (svlearn._lean) instead of torch. PLACEHOLDER
+LEAN_MAX_BATCH = 64
 
 
 class SingularValueRegressor(RegressorMixin, BaseEstimator):
@@ -713,6 +717,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         error : ndarray of shape (n_samples,)
             Only with ``return_error=True``.
         """
+        if not return_error and self.max_error is None:
+            lean = self._lean_predict(X)
+            if lean is not None:
+                return lean
         X = self._validate_new_X(X, check_finite=False)
         record_prediction_input(self, X, self.matrix_shape_)
         estimate = return_error or self.max_error is not None
@@ -737,10 +745,48 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         pred = pred.ravel() if self._y_1d else pred
         return (pred, error) if return_error else pred
 
+    def _lean_predict(self, X):
+        """``predict(X)`` by the numpy forward pass, or None where it does not apply.
+
+        It applies to a small C-contiguous float32 or float64 ndarray of the
+        fitted shape (flat or 3-D) and a fitted "ritz" head on the CPU. Those
+        are exactly the inputs that ``_validate_new_X`` passes unchanged (a
+        view for 3-D), so skipping it skips nothing: the fit (``net_``), the
+        number of features, the 3-D shape and the dtype are checked here, an
+        estimator fitted with feature names takes the full path (which warns),
+        and non-finite values raise in the forward pass as in the full path.
+        Anything else returns None, and the full path validates (or raises
+        ``NotFittedError``).
+        """
+        if (
+            type(X) is not np.ndarray
+            or X.ndim not in (2, 3)
+            or not 0 < X.shape[0] <= LEAN_MAX_BATCH
+            or (X.dtype != np.float32 and X.dtype != np.float64)
+            or not X.flags.c_contiguous
+            or not hasattr(self, "net_")
+            or hasattr(self, "feature_names_in_")
+        ):
+            return None
+        if X.ndim == 3:
+            if X.shape[1:] != tuple(self.matrix_shape_):
+                return None
+            X = X.reshape(X.shape[0], -1)
+        elif X.shape[1] != self.n_features_in_:
+            return None
+        module = getattr(self.net_, "module_", None)
+        plan = None if module is None else ritz_plan(module)
+        if plan is None:
+            return None
+        record_prediction_input(self, X, self.matrix_shape_)
+        pred = plan.predict(X)
+        return pred.ravel() if self._y_1d else pred
+
     def _predict_all(self, X, with_features=False):
         """Spectra of validated flat ``X`` in chunks; features if asked."""
         module = self.net_.module_
-        module.train(False)
+        if any(layer.training for layer in module.modules()):
+            module.train(False)
         device = self._device()
         out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
         features = []
