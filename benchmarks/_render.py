@@ -568,6 +568,44 @@ def _frontier_targets(data):
     return _markdown(["target", "measured", "met"], rows, ["---"] * 3)
 
 
+# -- bench_sizes (docs/performance.md) ----------------------------------------
+def _sizes(data):
+    """The default across matrix sizes: accuracy per data source, and speed."""
+    rows = []
+    for size, entry in data["sizes"].items():
+        t = entry["timing"]
+        us = t["us_per_matrix"]
+        met = all(target["met"] for target in entry["targets"].values())
+        for name, source in entry["sources"].items():
+            timed = name == entry["timing_source"]
+            d, best = source["default"], source["best_non_learned"]
+            rival = (
+                f"k={best['k']} q={best['q']}: {best['nmse_pct']:.3g} % at "
+                f"{best['us_per_matrix']:.3g} µs"
+                if best
+                else "none as cheap"
+            )
+            rows.append(
+                [
+                    size,
+                    name.replace("_", " "),
+                    f"{source['n_train']:,}",
+                    _pm(d["nmse_pct_mean"], d["nmse_pct_std"], ".3g"),
+                    f"{d['mae_mean']:.3g}",
+                    rival,
+                    f"{t['batch']:,}" if timed else "",
+                    f"{us['default']:.3g}" if timed else "",
+                    f"{t['speedup_numpy']:.2g}x" if timed else "",
+                    f"{t['speedup_eigvalsh']:.2g}x" if timed else "",
+                    _yes(met) if timed else "",
+                ]
+            )
+    header = ["size", "data", "n_train", "NMSE % (3 seeds)", "MAE"]
+    header += ["best non-learned at equal or lower cost", "timing batch"]
+    header += ["µs / matrix", "vs numpy", "vs eigvalsh", "targets met"]
+    return _markdown(header, rows, ["---"] * 2 + ["---:"] * 3 + ["---"] + ["---:"] * 5)
+
+
 # -- svlearn reproduce reports (docs/results/<run>/report.json) --------------
 NBSP = "\u00a0"  # keeps "mean ± std" on one line in narrow table cells
 
@@ -826,6 +864,7 @@ TABLES = {
     "bench_performance/throughput": _from("bench_performance", _perf_throughput),
     "bench_ablation/rows": _from("bench_ablation", _ablation),
     "bench_frontier/fronts": _from("bench_frontier", _frontier_fronts),
+    "bench_sizes/sizes": _from("bench_sizes", _sizes),
     "bench_frontier/learned": _from(
         "bench_frontier", _frontier_family("learned", "previous")
     ),
