@@ -568,6 +568,30 @@ def _frontier_targets(data):
     return _markdown(["target", "measured", "met"], rows, ["---"] * 3)
 
 
+# -- bench_small_batch (docs/performance.md) ----------------------------------
+def _small_batch(data):
+    """µs per predict call at small batches, against the exact routes."""
+    rows = []
+    for batch, entry in data["batches"].items():
+        r = entry["routes"]
+        ours = r["svlearn"]["us_per_call"]
+        rows.append(
+            [
+                batch,
+                entry["svlearn_path"],
+                f"{ours:,.1f}",
+                f"{r['svlearn_torch_path']['us_per_call']:,.1f}",
+                f"{r['numpy']['us_per_call']:,.1f}",
+                f"{r['torch_eigvalsh']['us_per_call']:,.1f}",
+                f"{r['numpy']['us_per_call'] / ours:.2f}x",
+                f"{entry['max_deviation_from_torch_path']:.1e}",
+            ]
+        )
+    header = ["batch", "path", "svlearn µs / call", "torch path µs / call"]
+    header += ["numpy svd µs / call", "eigvalsh µs / call", "svlearn vs numpy"]
+    return _markdown([*header, "deviation from the torch path"], rows)
+
+
 # -- bench_sizes (docs/performance.md) ----------------------------------------
 def _sizes(data):
     """The default across matrix sizes: accuracy per data source, and speed."""
@@ -865,6 +889,7 @@ TABLES = {
     "bench_ablation/rows": _from("bench_ablation", _ablation),
     "bench_frontier/fronts": _from("bench_frontier", _frontier_fronts),
     "bench_sizes/sizes": _from("bench_sizes", _sizes),
+    "bench_small_batch/batches": _from("bench_small_batch", _small_batch),
     "bench_frontier/learned": _from(
         "bench_frontier", _frontier_family("learned", "previous")
     ),

@@ -113,6 +113,13 @@ BENCHMARKS = [
         ["--quick", "--data-dir", "{data}"],
         env=ONE_THREAD,
     ),
+    # predict's fixed cost at batches 1 to 256 (the float64 numpy path).
+    Benchmark(
+        "bench_small_batch",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
+    ),
     # The default across matrix sizes (about 17 minutes, 7 GB at 256 x 256).
     Benchmark(
         "bench_sizes",

@@ -53,8 +53,13 @@ _REST_COLUMN = 4
 # never exact, so max_error=0 recomputes every matrix.
 _MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
 # Most matrices that predict sends through the float64 numpy forward pass of
-# the "ritz" head (svlearn._lean) instead of torch. PLACEHOLDER
-LEAN_MAX_BATCH = 64
+# the "ritz" head (svlearn._lean) instead of validation and torch. Measured on
+# 32x32 matrices, one thread (benchmarks/bench_small_batch.py; the same two
+# routes at 512 and 1024): 59 against 440 us at batch 1, 1.37 against 1.60 ms
+# at 256; they break even near 512, and at 1024 torch is ~20% faster. Not pushed
+# to the break-even: torch may use more threads on large batches, while
+# numpy's small per-matrix products run on one.
+LEAN_MAX_BATCH = 256
 
 
 class SingularValueRegressor(RegressorMixin, BaseEstimator):
@@ -697,7 +702,10 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         also beyond float32's range) are predicted to float32 rounding, in
         chunks, so a memmap streams through with bounded extra memory. With
         ``max_error`` set, matrices whose estimated NMSE exceeds it are
-        recomputed exactly.
+        recomputed exactly. Small batches (up to 256 matrices) of a "ritz"
+        head on the CPU skip torch: the same computation runs in float64
+        numpy, without torch's per-call overhead, and agrees with the torch
+        path to float32 rounding.
 
         Parameters
         ----------

@@ -35,10 +35,15 @@ def window_model(image):
 
 
 def _assert_same_predictions(actual, expected):
-    # The network's float32 results depend on the batch they are computed in
-    # by about one unit in the last place; blocks are smaller batches.
+    # The network's results depend on the batch they are computed in by float32
+    # rounding: blocks are smaller batches, and batches of up to 256 matrices
+    # take the float64 numpy path (svlearn._lean). The bound is the one of
+    # test_invariance's batch-against-rows test, per matrix.
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
-    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-7)
+    deviation = np.linalg.norm(actual - expected, axis=1) / np.maximum(
+        np.linalg.norm(expected, axis=1), 1e-300
+    )
+    assert deviation.max() <= 1e-5, deviation.max()
 
 
 def test_predict_blockwise_equals_in_memory(fitted, matrices):
