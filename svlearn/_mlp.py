@@ -1,6 +1,11 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The torch module behind :class:`~svlearn.SingularValueRegressor`."""
+"""The torch module behind :class:`~svlearn.SingularValueRegressor`, and its predict.
+
+:class:`SpectrumMLP` maps flattened matrices to spectra; :func:`equivariant_spectra`
+runs a scale-equivariant module on one chunk of a predict call at any scale
+(both estimators call it).
+"""
 
 import math
 from typing import NamedTuple
@@ -303,8 +308,8 @@ def equivariant_spectra(module, block, device):
 
     Works at any finite scale: matrices whose float32 Frobenius norm lies
     outside :data:`SAFE_NORMS` (zero, tiny, huge, or float64 values beyond
-    float32) are rescaled exactly by a power of two and predicted again, so
-    that float32 neither overflows nor loses digits. Call it under
+    float32) are first rescaled exactly by a power of two, in place, so that
+    float32 neither overflows nor loses digits, and their spectra scaled back. Call it under
     ``torch.inference_mode`` with the module in eval mode.
 
     Parameters
