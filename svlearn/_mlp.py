@@ -309,8 +309,8 @@ def equivariant_spectra(module, block, device):
     Works at any finite scale: matrices whose float32 Frobenius norm lies
     outside :data:`SAFE_NORMS` (zero, tiny, huge, or float64 values beyond
     float32) are first rescaled exactly by a power of two, in place, so that
-    float32 neither overflows nor loses digits, and their spectra scaled back. Call it under
-    ``torch.inference_mode`` with the module in eval mode.
+    float32 neither overflows nor loses digits, and their spectra scaled
+    back. Call it under ``torch.inference_mode`` with the module in eval mode.
 
     Parameters
     ----------
