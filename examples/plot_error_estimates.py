@@ -63,11 +63,11 @@ summary("flower", true, estimate)
 # Shifted matrices
 # ----------------
 # Gaussian random matrices are nothing like photo windows: their spectrum is
-# flat, so the three values that subspace iteration computes carry little of
-# the energy and the network's share of the spectrum is much harder to
-# predict. The calibration does not promise anything for them, but the
-# diagnostics the estimate is built on (how much energy is left to the
-# network, how much the last iteration step still changed) see the shift.
+# flat, so the four values that subspace iteration computes carry little of
+# the energy and the rest of the spectrum is much harder to predict. The
+# calibration does not promise anything for them, but the diagnostics the
+# estimate is built on (how much energy the iteration leaves outside its Ritz
+# values, how much the last iteration step still changed) see the shift.
 rng = np.random.default_rng(0)
 X_gauss = rng.standard_normal((2000, 32 * 32)).astype(np.float32)
 pred_gauss, estimate_gauss = reg.predict(X_gauss, return_error=True)

@@ -68,7 +68,7 @@ for name, (nmse_, mae_) in rows.items():
 # matrix's own norm (or by its power-iteration estimate of the largest value)
 # are already hard to beat. The paper's plain MLP, trained on a couple of
 # thousand windows, does not beat them; svlearn's default, which computes the
-# norm and leading values itself and learns the rest, does.
+# norm and leading values itself and learns only a correction, does.
 #
 # The distribution of the per-matrix NMSE
 # ---------------------------------------
