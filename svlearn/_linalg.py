@@ -207,6 +207,10 @@ def top_singular_values(A, k, n_iter, *, inv_scale=None, details=False, fast=Tru
 # Leftover energy fraction below which float32 keeps too few digits of it (its
 # absolute error is up to ~4e-7): such matrices are redone in float64.
 _THIN = 3e-3
+# Matrices of at most this many entries iterate in float64 from the start:
+# float32 saves little on them, and smooth ones (image windows of 8 x 8 or
+# 16 x 16) nearly all fall below _THIN and would be computed twice.
+_FLOAT64_MAX_ENTRIES = 256
 
 
 def leading_values_and_rest(A, k, n_iter, norms):
@@ -217,7 +221,8 @@ def leading_values_and_rest(A, k, n_iter, norms):
     that the rest of the spectrum holds. Where the leading values hold all but
     3e-3 of the energy, that difference would keep few digits of a float32
     computation, so those matrices are redone in float64 (a small share of
-    natural images; all matrices of rank at most ``k``).
+    natural images; all matrices of rank at most ``k``). Matrices of at most
+    256 entries iterate in float64 from the start.
 
     Parameters
     ----------
@@ -248,6 +253,18 @@ def leading_values_and_rest(A, k, n_iter, norms):
     import torch
 
     inv = torch.where(norms > 0, 1 / norms, 0.0)
+    if A.shape[-2] * A.shape[-1] <= _FLOAT64_MAX_ENTRIES and A.dtype != torch.float64:
+        A64 = A.double()
+        sq64 = (A64 * A64).sum((-2, -1))[:, None]
+        exact_inv = torch.where(sq64 > 0, sq64.rsqrt(), 0.0)
+        values, start, gain, captured = top_singular_values(
+            A64, k, n_iter, inv_scale=exact_inv, details=True, fast=False
+        )
+        # In the normalisation by the float32 inv, as below.
+        ratio = sq64.sqrt() * inv.double()
+        energy = ratio**2
+        rest_sq = (sq64 * exact_inv**2 - captured) * energy
+        return values * ratio, rest_sq.clamp_min(0), energy, inv, start, gain * energy
     values, start, gain, captured = top_singular_values(
         A, k, n_iter, inv_scale=inv, details=True
     )
