@@ -47,7 +47,7 @@ import torch
 
 from svlearn import MeanSpectrumRegressor, SingularValueRegressor, singular_values
 from svlearn._linalg import leading_values_and_rest
-from svlearn._mlp import PREDICT_CHUNK
+from svlearn._mlp import PREDICT_CHUNK, tail_template
 from svlearn._timing import interleaved_times
 from svlearn.metrics import mae_per_matrix, nmse_per_matrix
 
@@ -80,10 +80,7 @@ class MomentTailEstimator:
         self.k, self.q = k, q
 
     def fit(self, S):
-        tail = S[:, self.k :]
-        norms = np.linalg.norm(tail, axis=1, keepdims=True)
-        mean = (tail / np.where(norms > 0, norms, 1.0)).mean(axis=0)
-        mean = np.maximum(mean / np.linalg.norm(mean), 1e-12)
+        mean = np.maximum(tail_template(S, self.k), 1e-12)
         self.log_template_ = torch.from_numpy(np.log(mean))
         p = np.linspace(0.0, 40.0, 4001)
         powered = mean[None, :] ** (2 * p[:, None])

@@ -128,11 +128,9 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
             template = (y / np.where(norms > 0, norms, 1.0)).mean(axis=0)
             self.spectrum_ = template / max(np.linalg.norm(template), 1e-300)
         if self._n_leading():
-            tail = y[:, self._n_leading() :]
-            norms = np.linalg.norm(tail, axis=1, keepdims=True)
-            mean = (tail / np.where(norms > 0, norms, 1.0)).mean(axis=0)
-            size = np.linalg.norm(mean)
-            self.template_ = mean / size if size > 0 else mean
+            from ._mlp import tail_template
+
+            self.template_ = tail_template(y, self._n_leading())
         return self
 
     def _n_leading(self):

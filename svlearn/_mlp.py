@@ -206,21 +206,14 @@ class SpectrumMLP(nn.Module):
     def set_template(self, targets):
         """Set the base spectrum's tail from training spectra ("ritz" head).
 
-        The template is the mean of the training spectra's tails (the values
-        after the first ``n_components``), each scaled to unit norm, then
-        scaled to unit norm itself.
-
         Parameters
         ----------
-        targets : Tensor of shape (n_samples, min(m, n))
-            Training spectra, descending.
+        targets : ndarray of shape (n_samples, min(m, n))
+            Training spectra, descending (see :func:`tail_template`).
         """
-        tail = targets[:, self.n_components :].double()
-        norms = tail.norm(dim=-1, keepdim=True)
-        mean = (tail / torch.where(norms > 0, norms, 1.0)).mean(0)
-        size = mean.norm()
+        template = tail_template(np.asarray(targets), self.n_components)
         with torch.no_grad():
-            self.template.copy_(mean / size if size > 0 else mean)
+            self.template.copy_(torch.from_numpy(template))
 
     def _ritz_spectra(self, X, norms):
         m, n = self.matrix_shape
@@ -284,6 +277,37 @@ def _join_spectrum(top, shape, rest_sq):
             spectrum = spectrum.clone()
             spectrum[unordered] = spectrum[unordered].sort(-1, descending=True)[0]
     return spectrum
+
+
+def tail_template(spectra, k):
+    """The mean shape of the spectra's tails: their values after the first ``k``.
+
+    Each tail is scaled to unit norm, the tails are averaged, and the mean is
+    scaled to unit norm (all-zero tails count as zeros).
+
+    Parameters
+    ----------
+    spectra : ndarray of shape (n_samples, n_values)
+        Descending spectra.
+    k : int
+        Leading values left out.
+
+    Returns
+    -------
+    template : ndarray of shape (n_values - k,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._mlp import tail_template
+    >>> tail_template(np.array([[4.0, 3.0, 0.0], [2.0, 1.0, 1.0]]), 1).round(3)
+    array([0.924, 0.383])
+    """
+    tail = np.asarray(spectra, dtype=np.float64)[:, k:]
+    norms = np.linalg.norm(tail, axis=1, keepdims=True)
+    mean = (tail / np.where(norms > 0, norms, 1.0)).mean(axis=0)
+    size = np.linalg.norm(mean)
+    return mean / size if size > 0 else mean
 
 
 class BlockSpectra(NamedTuple):

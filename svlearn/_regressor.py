@@ -445,7 +445,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 self.net_ = self._build_net(seed)
                 self.net_.initialize()
                 if self.head == "ritz":
-                    self.net_.module_.set_template(torch.from_numpy(ys))
+                    self.net_.module_.set_template(ys)
             scheduler = self._lr_scheduler(Xs.shape[0], epochs) if schedule else None
             # Assigned, then initialised: skorch's set_params(callbacks=...)
             # initialises the old list before replacing it.
