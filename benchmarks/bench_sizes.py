@@ -456,6 +456,12 @@ def main(argv=None):
     parser.add_argument(
         "--out", default=str(HERE / "results" / "bench_sizes.json"), help="JSON path"
     )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="replace only --sizes in an existing --out, recording this run's "
+        "provenance under 'updates' (the other sizes keep theirs)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.max_iter, args.repeat = 1, 1
@@ -495,6 +501,15 @@ def main(argv=None):
         f"{result['loadavg_after']}"
     )
     out = Path(args.out)
+    if args.update and out.is_file():
+        previous = json.loads(out.read_text())
+        update = {
+            key: result[key]
+            for key in ("meta", "loadavg_before", "loadavg_after", "wall_s")
+        }
+        previous.setdefault("updates", []).append({"sizes": args.sizes, **update})
+        previous["sizes"].update(sizes)
+        result = previous
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
