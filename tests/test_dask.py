@@ -219,7 +219,12 @@ def test_searches_on_dask_equal_sequential(cluster, matrices):
             if key == "params":
                 assert got[key] == expected[key]
             else:
-                np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+                # Equal to float64 rounding: the test folds (100 matrices) take
+                # the float64 numpy path of predict (svlearn._lean), whose BLAS
+                # may sum in another order in a worker process.
+                np.testing.assert_allclose(
+                    got[key], expected[key], rtol=1e-12, atol=0, err_msg=key
+                )
 
 
 def test_spectral_map_on_cluster(cluster, image, window_model):
