@@ -254,40 +254,46 @@ def leading_values_and_rest(A, k, n_iter, norms):
 
     inv = torch.where(norms > 0, 1 / norms, 0.0)
     if A.shape[-2] * A.shape[-1] <= _FLOAT64_MAX_ENTRIES and A.dtype != torch.float64:
-        A64 = A.double()
-        sq64 = (A64 * A64).sum((-2, -1))[:, None]
-        exact_inv = torch.where(sq64 > 0, sq64.rsqrt(), 0.0)
-        values, start, gain, captured = top_singular_values(
-            A64, k, n_iter, inv_scale=exact_inv, details=True, fast=False
-        )
-        # In the normalisation by the float32 inv, as below.
-        ratio = sq64.sqrt() * inv.double()
-        energy = ratio**2
-        rest_sq = (sq64 * exact_inv**2 - captured) * energy
-        return values * ratio, rest_sq.clamp_min(0), energy, inv, start, gain * energy
+        values, rest_sq, energy, start, gain = _in_float64(A, k, n_iter, inv)
+        return values, rest_sq.clamp_min(0), energy, inv, start, gain
     values, start, gain, captured = top_singular_values(
         A, k, n_iter, inv_scale=inv, details=True
     )
-    inv64 = inv.double()
-    energy = (norms.double() * inv64) ** 2
+    energy = (norms.double() * inv.double()) ** 2
     rest_sq = energy - captured
     thin = (rest_sq < _THIN * energy)[:, 0] if k else rest_sq.new_zeros(0)
     if thin.any():
-        A64 = A[thin].double()
-        sq64 = (A64 * A64).sum((-2, -1))[:, None]
-        exact_inv = torch.where(sq64 > 0, sq64.rsqrt(), 0.0)
-        refined, _, _, refined_captured = top_singular_values(
-            A64, k, n_iter, inv_scale=exact_inv, details=True, fast=False
+        refined, refined_rest, refined_energy, _, _ = _in_float64(
+            A[thin], k, n_iter, inv[thin]
         )
-        # Back to the normalisation by the float32 inv that the rest uses.
-        ratio = sq64.sqrt() * inv64[thin]
-        values = values.clone()
-        values[thin] = refined * ratio
-        energy = energy.clone()
-        energy[thin] = sq64 * inv64[thin] ** 2
-        rest_sq = rest_sq.clone()
-        rest_sq[thin] = (sq64 * exact_inv**2 - refined_captured) * ratio**2
+        values, energy, rest_sq = values.clone(), energy.clone(), rest_sq.clone()
+        values[thin], energy[thin], rest_sq[thin] = (
+            refined,
+            refined_energy,
+            refined_rest,
+        )
     return values, rest_sq.clamp_min(0), energy, inv, start, gain
+
+
+def _in_float64(A, k, n_iter, inv):
+    """:func:`leading_values_and_rest`'s outputs, computed in float64.
+
+    The iteration runs on ``A / ||A||_F`` with the norm exact in float64 and
+    LAPACK for the Ritz problem; the results are returned in the
+    normalisation by the float32 ``inv`` that the float32 route uses, so
+    both routes' outputs can be mixed row by row.
+    """
+    import torch
+
+    A64 = A.double()
+    sq64 = (A64 * A64).sum((-2, -1))[:, None]
+    exact_inv = torch.where(sq64 > 0, sq64.rsqrt(), 0.0)
+    values, start, gain, captured = top_singular_values(
+        A64, k, n_iter, inv_scale=exact_inv, details=True, fast=False
+    )
+    energy = sq64 * inv.double() ** 2
+    rest_sq = (sq64 * exact_inv**2 - captured) * energy
+    return values * energy.sqrt(), rest_sq, energy, start, gain * energy
 
 
 def power_of_two_scaled(X):
