@@ -5,21 +5,18 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._linalg import frobenius_norms, singular_values
+from ._base import BaseSpectrumRegressor
+from ._linalg import frobenius_norms
 from ._recording import record_prediction_input
-from ._validation import (
-    NonBoolInterval,
-    check_targets,
-    flatten_matrices,
-    matrix_shape_of,
-)
+from ._validation import NonBoolInterval
 
 
-class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
+class MeanSpectrumRegressor(BaseSpectrumRegressor):
     """Predict singular values from the mean training spectrum, without learning.
 
     The zero-learning baselines that a learned model must beat, including the
@@ -112,33 +109,32 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X, shape3d = flatten_matrices(X)
-        X = validate_data(self, X, dtype=(np.float64, np.float32))
-        self.matrix_shape_ = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
-        self._y_1d = False
-        if y is None:
-            y = singular_values(X, matrix_shape=self.matrix_shape_)
-        else:
-            y, self._y_1d = check_targets(self, X, y, self.matrix_shape_)
-        y = np.asarray(y, dtype=np.float64)
+        with self._fitting():
+            X, y, shape, y_1d = self._validate_fit_data(X, y)
+            self._fit_spectra(np.asarray(y, dtype=np.float64), shape)
+            self.matrix_shape_, self._y_1d = shape, y_1d
+        return self
+
+    def _fit_spectra(self, y, shape):
+        """The mean spectrum or templates of training spectra ``y``."""
         if self.scaling == "none":
             self.spectrum_ = y.mean(axis=0)
         else:
             norms = np.linalg.norm(y, axis=1, keepdims=True)
             template = (y / np.where(norms > 0, norms, 1.0)).mean(axis=0)
             self.spectrum_ = template / max(np.linalg.norm(template), 1e-300)
-        if self._n_leading():
+        k = self._n_leading(shape)
+        if k:
             from ._mlp import tail_template
 
-            self.template_ = tail_template(y, self._n_leading())
-        return self
+            self.template_ = tail_template(y, k)
 
-    def _n_leading(self):
+    def _n_leading(self, shape):
         """Values computed by iteration; the rest come from the template."""
         if self.scaling not in ("power", "subspace"):
             return 0
         k = 1 if self.scaling == "power" else self.n_components
-        return min(k, min(self.matrix_shape_))
+        return min(k, min(shape))
 
     def predict(self, X):
         """Predict singular values.
@@ -153,18 +149,16 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples, min(m, n))
             Non-negative values in descending order.
         """
-        check_is_fitted(self)
-        X, _ = flatten_matrices(X)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = self._validate_new_X(X)
         record_prediction_input(self, X, self.matrix_shape_)
-        k = self._n_leading()
+        k = self._n_leading(self.matrix_shape_)
         if self.scaling == "none":
             out = np.tile(self.spectrum_, (X.shape[0], 1))
         elif k == 0:
             out = frobenius_norms(X)[:, None] * self.spectrum_
         else:
             out = self._ritz_predict(X, k)
-        return out.ravel() if self._y_1d else out
+        return self._output(out)
 
     def _ritz_predict(self, X, k):
         """Leading values by the iteration, the template at the leftover energy.
@@ -198,28 +192,33 @@ class MeanSpectrumRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.required = False
-        tags.target_tags.positive_only = True
         # The mean spectrum does not adapt to arbitrary targets: it predicts
         # singular values of the given matrices, not a fitted function of X.
         tags.regressor_tags.poor_score = True
         return tags
 
 
-class RandomSpectrumBaseline:
+class RandomSpectrumBaseline(BaseEstimator):
     """Random singular values: the "random" reconstructions of Figure 6.
 
     The paper does not say how its random singular values were drawn. Here
     each matrix gets ``min(m, n)`` values drawn independently and uniformly
     from ``[0, s_max]``, where ``s_max`` is the largest singular value seen in
     training, sorted in descending order so that they form a valid spectrum.
+    Each ``predict`` draws from ``random_state`` afresh, so an int seed gives
+    the same spectra on every call (as sklearn's ``DummyClassifier`` does).
 
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
         Seeds the draws.
+
+    Attributes
+    ----------
+    high_ : float
+        The largest training singular value.
+    n_outputs_ : int
+        Values per spectrum.
 
     Examples
     --------
@@ -229,11 +228,16 @@ class RandomSpectrumBaseline:
     >>> S = base.predict(np.zeros((3, 4)))
     >>> S.shape, bool((S[:, 0] >= S[:, 1]).all()), bool(S.max() <= 4.0)
     ((3, 2), True, True)
+    >>> bool((base.predict(np.zeros((3, 4))) == S).all())
+    True
     """
+
+    _parameter_constraints = {"random_state": ["random_state"]}
 
     def __init__(self, *, random_state=None):
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Record the largest training singular value.
 
@@ -249,13 +253,14 @@ class RandomSpectrumBaseline:
         self : object
             Fitted baseline.
         """
-        # Imported here so that this class is one appended block of the file.
-        from sklearn.utils import check_random_state
-
         y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 2 or y.size == 0 or not np.isfinite(y).all() or (y < 0).any():
+            raise ValueError(
+                "y must be a non-empty 2-D array of finite, non-negative "
+                f"singular values; got shape {y.shape}."
+            )
         self.high_ = float(y.max())
         self.n_outputs_ = y.shape[1]
-        self._rng = check_random_state(self.random_state)
         return self
 
     def predict(self, X):
@@ -270,5 +275,7 @@ class RandomSpectrumBaseline:
         -------
         y_pred : ndarray of shape (n_samples, n_values)
         """
-        s = self._rng.uniform(0.0, self.high_, size=(len(X), self.n_outputs_))
+        check_is_fitted(self)
+        rng = check_random_state(self.random_state)
+        s = rng.uniform(0.0, self.high_, size=(len(X), self.n_outputs_))
         return -np.sort(-s, axis=1)

@@ -194,10 +194,10 @@ def _encode_net(writer, net):
 def _rebuild_net(est, node, reader):
     """Rebuild ``est.net_`` from saved weights (the regressor-specific part).
 
-    Relies on ``est._build_net(seed)`` returning an uninitialised skorch net
-    on ``est.device`` for ``est.matrix_shape_``; the module's settings are the
-    saved ones (the architecture as fitted). The
-    optimizer state and training history are not saved: a loaded model
+    Relies on :func:`svlearn._training.build_net` returning an uninitialised
+    skorch net on ``est.device`` for ``est.matrix_shape_``; the module's
+    settings are the saved ones (the architecture as fitted). The optimizer
+    state and training history are not saved: a loaded model
     predicts exactly like the saved one; further ``warm_start`` training starts
     a fresh optimizer.
     """
@@ -216,7 +216,9 @@ def _rebuild_net(est, node, reader):
                 stacklevel=3,
             )
             est.device = "cpu"
-    net = est._build_net(0)
+    from ._training import build_net
+
+    net = build_net(est, est.matrix_shape_, 0)
     net.set_params(
         **{k: reader.value(v) for k, v in node.get("module_params", {}).items()}
     )

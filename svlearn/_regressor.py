@@ -1,57 +1,34 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""SingularValueRegressor: a scikit-learn regressor that learns singular values."""
+"""SingularValueRegressor: a scikit-learn regressor that learns singular values.
 
-import math
-import time
+The public surface. It validates, then delegates: :mod:`svlearn._training`
+builds and trains the skorch net, :mod:`svlearn._mlp` runs the module's
+predict in chunks, :mod:`svlearn._calibration` fits and evaluates the error
+estimates, and :class:`~svlearn._base.BaseSpectrumRegressor` holds the input
+contract, ``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
+"""
+
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
+from sklearn.base import _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
-from skorch.dataset import ValidSplit
 
+from . import _calibration, _training
+from ._base import BaseSpectrumRegressor
 from ._lean import ritz_plan
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
-from ._mlp import (
-    _ACTIVATIONS,
-    PREDICT_CHUNK,
-    SpectrumMLP,
-    equivariant_spectra,
-    to_tensor,
-)
+from ._mlp import _ACTIVATIONS, PREDICT_CHUNK, equivariant_spectra, to_tensor
 from ._recording import record_prediction_input
-from ._validation import (
-    NonBoolInterval,
-    check_targets,
-    flatten_matrices,
-    matrix_shape_of,
-)
+from ._validation import NonBoolInterval, check_targets
 from .metrics import nmse_per_matrix
 
-_LOSSES = {
-    "mse": torch.nn.MSELoss,
-    "l1": torch.nn.L1Loss,
-    "huber": torch.nn.SmoothL1Loss,
-}
 _POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = NonBoolInterval(Integral, 0, None, closed="left")
-# Floors inside the logs of the error model: NMSE below 1e-12 and features
-# below 1e-9 are rounding.
-_ERROR_FLOOR = 1e-12
-_FEATURE_FLOOR = 1e-9
-# Column of the error features holding log(leftover energy fraction), for the
-# heads with iteration diagnostics (see _error_features).
-_REST_COLUMN = 4
-# The smallest error estimate: the NMSE of float32 rounding. A prediction is
-# never exact, so max_error=0 recomputes every matrix.
-_MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
 # Most matrices that predict sends through the float64 numpy forward pass of
 # the "ritz" head (svlearn._lean) instead of validation and torch. Measured on
 # 32x32 matrices, one thread (benchmarks/bench_small_batch.py; the same two
@@ -62,7 +39,7 @@ _MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
 LEAN_MAX_BATCH = 256
 
 
-class SingularValueRegressor(RegressorMixin, BaseEstimator):
+class SingularValueRegressor(BaseSpectrumRegressor):
     """Predict the singular values of fixed-size matrices with a neural network.
 
     Each row of ``X`` is one ``m x n`` matrix flattened in row-major order (a 3-D
@@ -235,11 +212,11 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         "head": [StrOptions({"ritz", "subspace", "frobenius", "raw"})],
         "n_components": [_POSITIVE_INT],
         "n_iter": [_NON_NEGATIVE_INT],
-        "loss": [StrOptions(set(_LOSSES))],
+        "loss": [StrOptions(set(_training.LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [_POSITIVE_INT],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions({"onecycle", "constant", "cosine"})],
+        "learning_rate": [StrOptions(set(_training.SCHEDULES))],
         "max_iter": [_POSITIVE_INT],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -309,165 +286,13 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self.coverage = coverage
         self.max_error = max_error
 
-    def _hidden_sizes(self):
-        """``hidden_layer_sizes`` as a tuple of positive ints (an int is one layer)."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral) and not isinstance(sizes, bool):
-            sizes = (sizes,)
-        # Kept bespoke, as MLPRegressor does: the constraints can say
-        # "array-like" but not "of positive ints".
-        if not all(
-            isinstance(size, Integral) and not isinstance(size, bool) and size > 0
-            for size in sizes
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must hold positive ints, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(size) for size in sizes)
-
-    def _validate_X(self, X, reset, check_finite=True):
-        """Flatten and validate ``X``.
-
-        predict passes ``check_finite=False``: NaN or inf anywhere in a matrix
-        makes its norm non-finite, which sends it to the rescaling path that
-        names the problem, instead of a full pass over a possibly huge input.
-        """
-        X, shape3d = flatten_matrices(X)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=(np.float64, np.float32),
-            ensure_all_finite=check_finite,
-        )
-        return X, shape3d
-
-    def _validate_new_X(self, X, check_finite):
-        """Validate matrices for a fitted model (predict, calibrate)."""
-        check_is_fitted(self)
-        X, shape3d = self._validate_X(X, reset=False, check_finite=check_finite)
-        if shape3d is not None and shape3d != self.matrix_shape_:
-            raise ValueError(
-                f"X holds {shape3d} matrices but the estimator was fitted on "
-                f"{self.matrix_shape_} matrices."
-            )
-        return X
-
-    def _prepare(self, X, y, warm):
-        """Validate a fit's data and set the shape attributes.
-
-        Returns ``X`` flat and ``y`` 2-D (computed exactly when None), and
-        the per-matrix scales the network trains at.
-        """
-        X, shape3d = self._validate_X(X, reset=not warm)
-        shape = matrix_shape_of(shape3d, self.matrix_shape, X.shape[1])
-        if warm and shape != self.matrix_shape_:
-            raise ValueError(
-                f"X holds {shape} matrices while the fitted network takes "
-                f"{self.matrix_shape_} matrices (warm_start or partial_fit)."
-            )
-        if y is None:
-            y = singular_values(X, matrix_shape=shape)
-            y_1d = False
-        else:
-            y, y_1d = check_targets(self, X, y, shape)
-        if warm and y_1d != self._y_1d:
-            raise ValueError(
-                "y must have the same number of dimensions as in the first fit."
-            )
-        self._y_1d = y_1d
-        self.matrix_shape_ = shape
-        self.n_outputs_ = min(shape)
-        norms = frobenius_norms(X)
-        if not warm:
-            # The raw head sees inputs and targets divided by one constant (the
-            # RMS Frobenius norm), which keeps Adam's step sizes sensible.
-            rms = np.sqrt(np.mean(norms**2)) if self.head == "raw" else 1.0
-            self.scale_ = float(rms) if 0 < rms < np.inf else 1.0
-        if (self.net_.module_.head if warm else self.head) == "raw":
-            norms = np.full(X.shape[0], self.scale_)
-        return X, y, np.where(norms > 0, norms, 1.0)
-
-    @staticmethod
-    def _scaled(X, y, norms):
-        """Matrices and targets at the scale the network trains at, float32."""
-        scale = norms[:, None]
-        return (X / scale).astype(np.float32), (y / scale).astype(np.float32)
-
-    def _min_calibration(self):
-        """Fewest calibration matrices for a finite conformal offset."""
-        # Half fit the model, the other n2 set the offset: the offset is the
-        # ceil((n2 + 1) * coverage)-th smallest residual, which needs n2 >=
-        # coverage / (1 - coverage).
-        n2 = math.ceil(self.coverage / (1 - self.coverage) - 1e-9)
-        return max(20, 2 * n2 - 1)
-
-    def _calibration_split(self, n_samples):
-        """Indices to train on and to calibrate on (None: no calibration).
-
-        Too few held-out matrices for ``coverage`` hold none out: the model
-        trains on everything and asking for error estimates says why.
-        """
-        n_cal = math.floor(n_samples * self.calibration_fraction)
-        if n_cal < self._min_calibration():
-            return np.arange(n_samples), None
-        if n_samples - n_cal < 1:
-            raise ValueError(
-                f"calibration_fraction={self.calibration_fraction} leaves no "
-                f"matrix to train on among n_samples={n_samples}."
-            )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        order = np.random.default_rng(seed).permutation(n_samples)
-        return np.sort(order[n_cal:]), np.sort(order[:n_cal])
-
-    def _train(self, Xs, ys, *, epochs, schedule):
-        """Run skorch's training loop on prepared data, seeded and scoped."""
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        fresh = not hasattr(self, "net_")
-        if not fresh:
-            # Every later call trains at the current learning_rate_init under a
-            # fresh schedule sized to its own data, so warm starts work with
-            # any schedule and any number of samples; the weights and Adam's
-            # moments carry over. A seed per call keeps dropout masks and
-            # shuffles from repeating.
-            seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
-            for group in self.net_.optimizer_.param_groups:
-                group["lr"] = self.learning_rate_init
-        device = self._requested_device() if fresh else self._device()
-        fork = [device] if device.type == "cuda" else []
-        start = time.perf_counter()
-        with torch.random.fork_rng(devices=fork, device_type=device.type):
-            torch.manual_seed(seed)
-            if fresh:
-                self.net_ = self._build_net(seed)
-                self.net_.initialize()
-                if self.head == "ritz":
-                    self.net_.module_.set_template(ys)
-            scheduler = self._lr_scheduler(Xs.shape[0], epochs) if schedule else None
-            # Assigned, then initialised: skorch's set_params(callbacks=...)
-            # initialises the old list before replacing it.
-            self.net_.callbacks = self._callbacks(scheduler)
-            self.net_.initialize_callbacks()
-            self.net_.partial_fit(Xs, ys, epochs=epochs)
-        self.fit_time_ = time.perf_counter() - start
-
-        history = self.net_.history
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        self.validation_scores_ = (
-            [float(v) for v in history[:, "valid_loss"]]
-            if self.early_stopping
-            else None
-        )
-        self.best_loss_ = min(self.validation_scores_ or self.loss_curve_)
-        self.n_iter_ = len(history)
-        return self
-
+    # -- fitting ---------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the network on matrices ``X`` and their singular values ``y``.
+
+        Everything is validated before the model changes; a fit that raises
+        leaves a fitted model exactly as it was.
 
         Parameters
         ----------
@@ -482,24 +307,20 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._hidden_sizes()
         warm = self.warm_start and hasattr(self, "net_")
-        if not warm and hasattr(self, "net_"):
-            del self.net_
-        X, y, norms = self._prepare(X, y, warm)
-        train, held_out = self._calibration_split(len(X))
-        if self.early_stopping and len(train) * self.validation_fraction < 1:
-            raise ValueError(
-                f"early_stopping needs at least one validation matrix: "
-                f"{len(train)} training matrices (n_samples={len(X)} less the "
-                f"calibration matrices) with validation_fraction="
-                f"{self.validation_fraction}."
-            )
-        Xs, ys = self._scaled(X[train], y[train], norms[train])
-        self._train(Xs, ys, epochs=self.max_iter, schedule=True)
-        self._forget_calibration()
-        if held_out is not None:
-            self._calibrate(X[held_out], y[held_out])
+        with self._fitting(keep=("net_",) if warm else ()):
+            data = self._prepare(X, y, warm)
+            train, held_out = self._calibration_split(len(data.X))
+            if self.early_stopping and len(train) * self.validation_fraction < 1:
+                raise ValueError(
+                    f"early_stopping needs at least one validation matrix: "
+                    f"{len(train)} training matrices (n_samples={len(data.X)} less "
+                    f"the calibration matrices) with validation_fraction="
+                    f"{self.validation_fraction}."
+                )
+            self._train(data, train, epochs=self.max_iter, schedule=True, warm=warm)
+            if held_out is not None:
+                self._calibrate(data.X[held_out], data.y[held_out])
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -510,7 +331,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         as :meth:`sklearn.neural_network.MLPRegressor.partial_fit` does. Use it
         to train from data larger than memory, one chunk per call. Each call
         is one pass over the given matrices at ``learning_rate_init`` (the
-        ``learning_rate`` schedule applies to :meth:`fit` only).
+        ``learning_rate`` schedule applies to :meth:`fit` only). A call that
+        raises leaves the model as it was.
 
         Parameters
         ----------
@@ -524,14 +346,124 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         self : object
             The estimator.
         """
-        self._hidden_sizes()
         warm = hasattr(self, "net_")
-        X, y, norms = self._prepare(X, y, warm)
-        self._train(*self._scaled(X, y, norms), epochs=1, schedule=False)
-        # Estimates calibrated before this step no longer describe the model.
-        self._forget_calibration()
+        with self._fitting(keep=("net_",)):
+            data = self._prepare(X, y, warm)
+            rows = np.arange(len(data.X))
+            self._train(data, rows, epochs=1, schedule=False, warm=warm)
         return self
 
+    def _prepare(self, X, y, warm):
+        """Validate a fit's data; nothing of the model changes but its checks.
+
+        Returns the flat matrices, 2-D targets, matrix shape, the per-matrix
+        scales the network trains at and the raw head's global scale.
+        """
+        _training.hidden_sizes(self.hidden_layer_sizes)
+        device = self._device() if warm else self._requested_device()
+        X, y, shape, y_1d = self._validate_fit_data(
+            X, y, reset=not warm, shape=self.matrix_shape_ if warm else None
+        )
+        if warm and y_1d != self._y_1d:
+            raise ValueError(
+                "y must have the same number of dimensions as in the first fit."
+            )
+        norms = frobenius_norms(X)
+        head = self.net_.module_.head if warm else self.head
+        if warm:
+            scale = self.scale_
+        else:
+            # The raw head sees inputs and targets divided by one constant (the
+            # RMS Frobenius norm), which keeps Adam's step sizes sensible.
+            rms = np.sqrt(np.mean(norms**2)) if head == "raw" else 1.0
+            scale = float(rms) if 0 < rms < np.inf else 1.0
+        if head == "raw":
+            norms = np.full(X.shape[0], scale)
+        return _FitData(
+            X, y, shape, y_1d, np.where(norms > 0, norms, 1.0), scale, device
+        )
+
+    def _train(self, data, rows, *, epochs, schedule, warm):
+        """Train on ``data``'s ``rows``; set the fitted attributes on success."""
+        scale = data.norms[rows, None]
+        Xs = (data.X[rows] / scale).astype(np.float32)
+        ys = (data.y[rows] / scale).astype(np.float32)
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        net, record = _training.train(
+            self,
+            self.net_ if warm else None,
+            Xs,
+            ys,
+            matrix_shape=data.shape,
+            device=data.device,
+            seed=seed,
+            epochs=epochs,
+            schedule=schedule,
+        )
+        self.net_ = net
+        self.matrix_shape_ = data.shape
+        self.n_outputs_ = min(data.shape)
+        self._y_1d = data.y_1d
+        self.scale_ = data.scale
+        vars(self).update(vars(record))
+        # Estimates calibrated before this step no longer describe the model.
+        self._forget_calibration()
+
+    def _calibration_split(self, n_samples):
+        """Indices to train on and to calibrate on (None: no calibration).
+
+        Too few held-out matrices for ``coverage`` hold none out: the model
+        trains on everything, with a warning that says how many it needs.
+        """
+        n_cal = int(n_samples * self.calibration_fraction)
+        needed = _calibration.min_calibration(self.coverage)
+        if n_cal < needed:
+            if self.calibration_fraction > 0:
+                warnings.warn(
+                    f"calibration_fraction={self.calibration_fraction} of "
+                    f"{n_samples} matrices holds out {n_cal}, fewer than the "
+                    f"{needed} that error estimates at coverage={self.coverage} "
+                    f"need (at least {_min_samples(needed, self.calibration_fraction)}"
+                    " matrices at this fraction). The model trains on all of "
+                    "them and is not calibrated: return_error and max_error "
+                    "will raise until calibrate() is called on held-out "
+                    "matrices. Set calibration_fraction=0 to silence this.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return np.arange(n_samples), None
+        if n_samples - n_cal < 1:
+            raise ValueError(
+                f"calibration_fraction={self.calibration_fraction} leaves no "
+                f"matrix to train on among n_samples={n_samples}."
+            )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        order = np.random.default_rng(seed).permutation(n_samples)
+        return np.sort(order[n_cal:]), np.sort(order[:n_cal])
+
+    def _requested_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must name a torch device such as 'cpu' or 'cuda', got "
+                f"{self.device!r}."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but torch finds no CUDA device here."
+            )
+        return device
+
+    def _device(self):
+        """The device of the fitted net's weights, else the requested one."""
+        if hasattr(self, "net_") and getattr(self.net_, "initialized_", False):
+            return next(self.net_.module_.parameters()).device
+        return self._requested_device()
+
+    # -- error estimates -------------------------------------------------------
     def calibrate(self, X, y=None):
         """Calibrate the per-matrix error estimates on held-out matrices.
 
@@ -567,37 +499,19 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         return self._calibrate(X, y)
 
     def _calibrate(self, X, y):
-        if len(X) < self._min_calibration():
+        needed = _calibration.min_calibration(self.coverage)
+        if len(X) < needed:
             raise ValueError(
                 f"Calibrating error estimates at coverage={self.coverage} needs "
-                f"at least {self._min_calibration()} held-out matrices, got "
-                f"{len(X)}; pass more matrices or lower coverage."
+                f"at least {needed} held-out matrices, got {len(X)}; pass more "
+                "matrices or lower coverage."
             )
         pred, features = self._predict_all(X, with_features=True)
-        log_error = np.log(nmse_per_matrix(y, pred) + _ERROR_FLOOR)
-        # Fit on one half, set the conformal offset on the other: the offset
-        # is then a valid quantile of residuals the fit has not seen.
-        order = np.random.default_rng(0).permutation(len(X))
-        fit_rows, conformal_rows = order[: len(X) // 2], order[len(X) // 2 :]
-        # With the iteration's diagnostics, the log of the leftover energy
-        # fraction r (the energy outside the Ritz values) enters with slope
-        # 1: the error of a spectrum whose tail holds a fraction r of the
-        # energy scales with r, also on matrices unlike the calibration ones,
-        # where a fitted slope would extrapolate too little or too much.
-        fixed = np.zeros(features.shape[1])
-        if features.shape[1] > _REST_COLUMN:
-            fixed[_REST_COLUMN] = 1.0
-        free = fixed == 0
-        target = log_error - features @ fixed
-        coef = fixed.copy()
-        coef[free] = np.linalg.lstsq(
-            features[fit_rows][:, free], target[fit_rows], rcond=None
-        )[0]
-        residuals = np.sort(log_error[conformal_rows] - features[conformal_rows] @ coef)
-        rank = math.ceil((len(residuals) + 1) * self.coverage)
-        offset = residuals[rank - 1]
+        coef, offset = _calibration.fit_error_model(
+            features, nmse_per_matrix(y, pred), self.coverage
+        )
         self.error_coef_ = coef
-        self.error_offset_ = float(offset)
+        self.error_offset_ = offset
         self.n_calibration_ = len(X)
         return self
 
@@ -605,96 +519,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         for name in ("error_coef_", "error_offset_", "n_calibration_"):
             self.__dict__.pop(name, None)
 
-    def _requested_device(self):
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(
-                f"device must name a torch device such as 'cpu' or 'cuda', got "
-                f"{self.device!r}."
-            ) from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but torch finds no CUDA device here."
-            )
-        return device
-
-    def _device(self):
-        """The device of the fitted net's weights, else the requested one."""
-        if hasattr(self, "net_") and getattr(self.net_, "initialized_", False):
-            return next(self.net_.module_.parameters()).device
-        return self._requested_device()
-
-    def _lr_scheduler(self, n_samples, epochs):
-        if self.learning_rate == "onecycle":
-            n_train = n_samples
-            if self.early_stopping:
-                n_train -= math.floor(n_samples * self.validation_fraction)
-            steps = epochs * (math.ceil(n_train / self.batch_size) + 1)
-            return LRScheduler(
-                policy=torch.optim.lr_scheduler.OneCycleLR,
-                max_lr=self.learning_rate_init,
-                total_steps=steps,
-                step_every="batch",
-                # A fresh cycle each fit, not a continuation of the last one.
-                last_epoch=-1,
-            )
-        if self.learning_rate == "cosine":
-            return LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                T_max=epochs,
-                last_epoch=-1,
-            )
-        return None
-
-    def _callbacks(self, scheduler):
-        """skorch callbacks of one training call (reset by every call)."""
-        callbacks = [] if scheduler is None else [("lr_scheduler", scheduler)]
-        if self.early_stopping:
-            callbacks.append(
-                EarlyStopping(
-                    monitor="valid_loss",
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="rel",
-                    load_best=True,
-                )
-            )
-        if self.verbose >= 2:
-            callbacks.append(ProgressBar())
-        return callbacks
-
-    def _build_net(self, seed):
-        train_split = (
-            ValidSplit(self.validation_fraction, random_state=seed)
-            if self.early_stopping
-            else None
-        )
-        return NeuralNetRegressor(
-            module=SpectrumMLP,
-            module__matrix_shape=self.matrix_shape_,
-            module__hidden_layer_sizes=self._hidden_sizes(),
-            module__activation=self.activation,
-            module__dropout=self.dropout,
-            module__head=self.head,
-            module__n_components=self.n_components,
-            module__n_iter=self.n_iter,
-            criterion=_LOSSES[self.loss],
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.alpha,
-            lr=self.learning_rate_init,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            train_split=train_split,
-            callbacks=self._callbacks(None),
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            device=self.device,
-            verbose=self.verbose,
-            # Normalised spectra give losses around 1e-5: show significant digits.
-            callbacks__print_log__floatfmt=".4g",
-        )
-
+    # -- predicting ------------------------------------------------------------
     def predict(self, X, return_error=False):
         """Predict the singular values of each matrix.
 
@@ -725,6 +550,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         error : ndarray of shape (n_samples,)
             Only with ``return_error=True``.
         """
+
         if not return_error and self.max_error is None:
             lean = self._lean_predict(X)
             if lean is not None:
@@ -736,13 +562,15 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 "Error estimates (return_error=True or max_error) need a "
                 "calibrated model: fit with calibration_fraction > 0 holding "
-                f"out at least {self._min_calibration()} matrices (for "
-                f"coverage={self.coverage}), or call calibrate() after "
-                "partial_fit."
+                f"out at least {_calibration.min_calibration(self.coverage)} "
+                f"matrices (for coverage={self.coverage}), or call calibrate() "
+                "after partial_fit."
             )
         pred, features = self._predict_all(X, with_features=estimate)
         if estimate:
-            error = self._error_estimate(features)
+            error = _calibration.estimate_error(
+                features, self.error_coef_, self.error_offset_
+            )
             if self.max_error is not None:
                 redo = np.flatnonzero(error > self.max_error)
                 if len(redo):
@@ -750,7 +578,7 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                         X[redo], matrix_shape=self.matrix_shape_
                     )
                     error[redo] = 0.0
-        pred = pred.ravel() if self._y_1d else pred
+        pred = self._output(pred)
         return (pred, error) if return_error else pred
 
     def _lean_predict(self, X):
@@ -808,10 +636,6 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
                 features.append(block_features)
         return out, (np.vstack(features) if with_features else None)
 
-    def _error_estimate(self, features):
-        log_error = features @ self.error_coef_ + self.error_offset_
-        return np.maximum(np.exp(log_error) - _ERROR_FLOOR, _MIN_ESTIMATE)
-
     def _predict_block(self, module, block, device, with_features):
         """Spectra of one chunk, and its error features if asked."""
         shape = self.matrix_shape_
@@ -829,8 +653,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
             scaled, exponents = power_of_two_scaled(block)
             norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
             unit = np.ldexp(pred, -exponents[:, None]) / _safe(norms)[:, None]
-            moment4 = _gram_moment(torch.from_numpy(scaled), shape, norms)
-            return pred, _error_features(unit, moment4, None)
+            moment4 = _calibration.gram_moment(scaled, shape, norms)
+            return pred, _calibration.error_features(unit, moment4, None)
         out = equivariant_spectra(module, block, device)
         if not with_features:
             return out.pred, None
@@ -838,36 +662,12 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         # are scale-free.
         with np.errstate(all="ignore"):
             unit = out.x_pred / _safe(out.norms)[:, None]
-        moment4 = _gram_moment(out.x, shape, out.norms)
-        return out.pred, _error_features(unit, moment4, out.diagnostics)
-
-    def score(self, X, y=None, sample_weight=None):
-        """R² of the predicted singular values; ``y=None`` uses the exact ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
-            Test matrices.
-        y : array-like of shape (n_samples, min(m, n)) or None, default=None
-            True singular values; computed exactly when None.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        if y is None:
-            check_is_fitted(self)
-            y = singular_values(X, matrix_shape=self.matrix_shape_)
-        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+        x = out.x.cpu().numpy() if isinstance(out.x, torch.Tensor) else out.x
+        moment4 = _calibration.gram_moment(x, shape, out.norms)
+        return out.pred, _calibration.error_features(unit, moment4, out.diagnostics)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.required = False
-        tags.target_tags.positive_only = True
         # The scale-equivariant heads output a spectrum of the matrix's own
         # energy, so they cannot fit targets that are not its singular values;
         # the raw head is a free regressor.
@@ -875,47 +675,25 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
+class _FitData:
+    """A fit's validated data, held until training succeeds."""
+
+    def __init__(self, X, y, shape, y_1d, norms, scale, device):
+        self.X, self.y, self.shape, self.y_1d = X, y, shape, y_1d
+        self.norms, self.scale, self.device = norms, scale, device
+
+
 def _safe(values):
     """Zeros replaced by ones, for divisions where 0 / 0 should be 0."""
     return np.where(values > 0, values, 1.0)
 
 
-def _gram_moment(x, matrix_shape, norms):
-    """``||A^T A||_F**2 / ||A||_F**4`` per matrix: the exact ``sum(s**4)``.
-
-    The fourth moment of the normalised spectrum, from the Gram matrix of the
-    smaller side (``n**2 m`` multiply-adds per matrix, paid only when error
-    estimates are asked for). A wrong spectrum of the right energy usually
-    has the wrong fourth moment.
-    """
-    A = x.reshape(-1, *matrix_shape)
-    G = A.mT @ A if matrix_shape[0] >= matrix_shape[1] else A @ A.mT
-    G = G.double().cpu().numpy() / _safe(norms**2)[:, None, None]
-    return np.einsum("bij,bij->b", G, G)
-
-
-def _error_features(unit, moment4, diagnostics):
-    """Per-matrix features of the error model, from a normalised prediction.
-
-    ``unit`` is the predicted spectrum divided by ``||A||_F``. The log of: the
-    predicted tail share ``1 - p_1**2 / sum(p**2)``, the violation of the
-    energy identity ``|sum(p**2) - 1|`` (rounding for the scale-equivariant
-    heads), the violation of the fourth moment ``|sum(p**4) - sum(s**4)|``
-    (exact ``sum(s**4)`` from the Gram matrix), and for the "ritz" and
-    "subspace" heads the iteration's diagnostics (the energy left to the
-    template or learned tail, the energy the last step added). All exact or
-    computed, none learned.
-    """
-    total = (unit**2).sum(axis=1)
-    columns = [
-        1 - unit[:, 0] ** 2 / _safe(total),
-        np.abs(total - 1),
-        np.abs((unit**4).sum(axis=1) - moment4),
-    ]
-    if diagnostics is not None:
-        columns += list(diagnostics.T)
-    logs = np.log(np.clip(np.column_stack(columns), 0, None) + _FEATURE_FLOOR)
-    return np.column_stack([np.ones(len(unit)), logs])
+def _min_samples(needed, fraction):
+    """Fewest matrices whose ``fraction`` holds out ``needed``."""
+    n = int(np.ceil(needed / fraction))
+    while int(n * fraction) < needed:
+        n += 1
+    return n
 
 
 def paper_regressor(**params):

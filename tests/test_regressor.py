@@ -246,7 +246,7 @@ def test_cuda_fit_and_cpu_predictions_agree(matrices):
     [
         (np.full((5, 4), np.nan), "NaN"),
         (np.full((5, 4), np.inf), "infinity"),
-        (np.empty((0, 4)), "0 sample"),
+        (np.empty((0, 4)), "holds no matrices"),
         (np.ones(4), "Expected 2D array"),
         (np.ones((5, 4)) * 1j, "Complex data not supported"),
         (np.array([["a"] * 4] * 5, dtype=object), "could not convert"),

@@ -1,0 +1,186 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Per-matrix error estimates: the features and the split-conformal fit.
+
+numpy only. A prediction comes with exact or computed diagnostics (never
+learned ones); :func:`error_features` turns them into the columns of a
+log-linear model of the NMSE, :func:`fit_error_model` fits it on held-out
+matrices and sets a split-conformal offset at a coverage, and
+:func:`estimate_error` evaluates it.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "FEATURES",
+    "estimate_error",
+    "error_features",
+    "fit_error_model",
+    "gram_moment",
+    "min_calibration",
+]
+
+# Columns of the error model. The iteration's diagnostics (last two) exist
+# only for the heads that iterate; the others have the first four.
+FEATURES = (
+    "intercept",
+    "tail_share",  # 1 - p_1**2 / sum(p**2) of the prediction p
+    "energy_violation",  # |sum(p**2) - 1|: rounding for the equivariant heads
+    "moment4_violation",  # |sum(p**4) - sum(s**4)|, sum(s**4) exact
+    "leftover_energy",  # energy fraction outside the Ritz values
+    "last_step_gain",  # energy fraction the last iteration step added
+)
+# The error of a spectrum whose tail holds a fraction r of the energy scales
+# with r, also on matrices unlike the calibration ones, where a fitted slope
+# would extrapolate too little or too much: its slope is fixed at 1.
+_FIXED_SLOPES = {"leftover_energy": 1.0}
+# Floors inside the logs: NMSE below 1e-12 and features below 1e-9 are
+# rounding.
+ERROR_FLOOR = 1e-12
+_FEATURE_FLOOR = 1e-9
+# The smallest estimate: the NMSE of float32 rounding. A prediction is never
+# exact, so max_error=0 recomputes every matrix.
+_MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
+
+
+def min_calibration(coverage):
+    """Fewest calibration matrices for a finite conformal offset at ``coverage``.
+
+    Half fit the model, the other ``n2`` set the offset: the offset is the
+    ``ceil((n2 + 1) * coverage)``-th smallest residual, which needs
+    ``n2 >= coverage / (1 - coverage)``.
+
+    Examples
+    --------
+    >>> min_calibration(0.99), min_calibration(0.9)
+    (197, 20)
+    """
+    n2 = math.ceil(coverage / (1 - coverage) - 1e-9)
+    return max(20, 2 * n2 - 1)
+
+
+def _safe(values):
+    """Zeros replaced by ones, for divisions where 0 / 0 should be 0."""
+    return np.where(values > 0, values, 1.0)
+
+
+def gram_moment(x, matrix_shape, norms):
+    """``||A^T A||_F**2 / ||A||_F**4`` per matrix: the exact ``sum(s**4)``.
+
+    The fourth moment of the normalised spectrum, from the Gram matrix of the
+    smaller side (``n**2 m`` multiply-adds per matrix, paid only when error
+    estimates are asked for). A wrong spectrum of the right energy usually
+    has the wrong fourth moment.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, m * n)
+        The flat matrices.
+    matrix_shape : tuple of two ints
+        ``(m, n)``.
+    norms : ndarray of shape (n_samples,)
+        Their Frobenius norms.
+
+    Returns
+    -------
+    moment4 : ndarray of shape (n_samples,)
+    """
+    A = np.asarray(x).reshape(-1, *matrix_shape)
+    At = np.swapaxes(A, 1, 2)
+    G = At @ A if matrix_shape[0] >= matrix_shape[1] else A @ At
+    G = G.astype(np.float64) / _safe(norms**2)[:, None, None]
+    return np.einsum("bij,bij->b", G, G)
+
+
+def error_features(unit, moment4, diagnostics):
+    """Per-matrix features of the error model (columns :data:`FEATURES`).
+
+    Parameters
+    ----------
+    unit : ndarray of shape (n_samples, n_values)
+        The predicted spectra divided by each matrix's Frobenius norm.
+    moment4 : ndarray of shape (n_samples,)
+        The exact ``sum(s**4)`` of the normalised spectra (:func:`gram_moment`).
+    diagnostics : ndarray of shape (n_samples, 2) or None
+        The iteration's leftover energy fraction and last step's gain, for the
+        heads that iterate.
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, 4) or (n_samples, 6)
+        An intercept column, then the logs of the other features.
+    """
+    total = (unit**2).sum(axis=1)
+    columns = [
+        1 - unit[:, 0] ** 2 / _safe(total),
+        np.abs(total - 1),
+        np.abs((unit**4).sum(axis=1) - moment4),
+    ]
+    if diagnostics is not None:
+        columns += list(np.asarray(diagnostics).T)
+    logs = np.log(np.clip(np.column_stack(columns), 0, None) + _FEATURE_FLOOR)
+    return np.column_stack([np.ones(len(unit)), logs])
+
+
+def fit_error_model(features, nmse, coverage):
+    """Fit the log-linear error model and its split-conformal offset.
+
+    The model is fitted on one half of the matrices (a fixed permutation);
+    the other half sets the offset, so that it is a valid quantile of
+    residuals the fit has not seen, and the estimate covers the true NMSE
+    with probability ``coverage`` for matrices exchangeable with these.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+        From :func:`error_features`.
+    nmse : ndarray of shape (n_samples,)
+        The true NMSE of each prediction.
+    coverage : float
+        In (0, 1).
+
+    Returns
+    -------
+    coef : ndarray of shape (n_features,)
+    offset : float
+    """
+    if len(features) < min_calibration(coverage):
+        raise ValueError(
+            f"Calibrating error estimates at coverage={coverage} needs at least "
+            f"{min_calibration(coverage)} held-out matrices, got {len(features)}; "
+            "pass more matrices or lower coverage."
+        )
+    log_error = np.log(nmse + ERROR_FLOOR)
+    order = np.random.default_rng(0).permutation(len(features))
+    fit_rows, conformal_rows = order[: len(order) // 2], order[len(order) // 2 :]
+    names = FEATURES[: features.shape[1]]
+    fixed = np.array([_FIXED_SLOPES.get(name, 0.0) for name in names])
+    free = fixed == 0
+    target = log_error - features @ fixed
+    coef = fixed.copy()
+    coef[free] = np.linalg.lstsq(
+        features[fit_rows][:, free], target[fit_rows], rcond=None
+    )[0]
+    residuals = np.sort(log_error[conformal_rows] - features[conformal_rows] @ coef)
+    rank = math.ceil((len(residuals) + 1) * coverage)
+    return coef, float(residuals[rank - 1])
+
+
+def estimate_error(features, coef, offset):
+    """The calibrated NMSE estimate of each prediction.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+    coef : ndarray of shape (n_features,)
+    offset : float
+
+    Returns
+    -------
+    error : ndarray of shape (n_samples,)
+        Never below the NMSE of float32 rounding.
+    """
+    log_error = features @ coef + offset
+    return np.maximum(np.exp(log_error) - ERROR_FLOOR, _MIN_ESTIMATE)
