@@ -16,6 +16,7 @@ _LAZY = {
     "SingularValueRegressor": "svlearn._regressor",
     "paper_regressor": "svlearn._regressor",
     "MeanSpectrumRegressor": "svlearn._baselines",
+    "TrainingDataWarning": "svlearn._base",
     "singular_values": "svlearn._linalg",
     "MatrixWindowTransformer": "svlearn._windows",
     "extract_windows": "svlearn._windows",

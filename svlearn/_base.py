@@ -13,16 +13,17 @@ and a ``fit`` that raises leaves the previous model as it was.
 import contextlib
 import copy
 import sys
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._linalg import singular_values
+from ._linalg import frobenius_norms, singular_values
 from ._validation import check_targets, flatten_matrices, matrix_shape_of
 
-__all__ = ["BaseSpectrumRegressor"]
+__all__ = ["BaseSpectrumRegressor", "TrainingDataWarning"]
 
 # Where scikit-learn holds a scorer and the y it will compare with, as
 # (module, function): (scorer's name, y's name); see _refuse_string_scorers.
@@ -80,9 +81,12 @@ class BaseSpectrumRegressor(RegressorMixin, BaseEstimator):
                 f"X holds {fitted_shape} matrices while the fitted model takes "
                 f"{tuple(shape)} matrices (warm_start or partial_fit)."
             )
+        norms = frobenius_norms(X)
+        _warn_degenerate(X, norms)
         if y is None:
             return X, singular_values(X, matrix_shape=fitted_shape), fitted_shape, False
         y, y_1d = check_targets(self, X, y, fitted_shape)
+        _warn_inconsistent_targets(y, norms)
         return X, y, fitted_shape, y_1d
 
     # -- predicting ------------------------------------------------------------
@@ -154,6 +158,65 @@ class BaseSpectrumRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.target_tags.positive_only = True
         return tags
+
+
+class TrainingDataWarning(UserWarning):
+    """Training data from which a spectrum model cannot learn what it should.
+
+    Raised as a warning by ``fit`` when the given ``y`` contradicts the
+    matrices (``sum(y**2)`` is not ``||X||_F**2``), or when every training
+    matrix is zero or all are the same matrix.
+    """
+
+
+# sum(y**2) may differ from ||X||_F**2 by this relative amount (y rounded to
+# about four significant digits, or computed in float32) ...
+_ENERGY_RTOL = 1e-3
+# ... on at most this many rows, or this share of them, before fit warns.
+_ENERGY_ROWS, _ENERGY_SHARE = 3, 0.01
+
+
+def _warn_degenerate(X, norms):
+    """Warn when the training matrices hold nothing to learn from."""
+    if not (norms > 0).any():
+        warnings.warn(
+            f"Every one of the {len(X)} training matrices is zero: their "
+            "singular values are all 0 and the model learns nothing from them.",
+            TrainingDataWarning,
+            stacklevel=5,
+        )
+    elif len(X) > 1 and (X == X[0]).all():
+        warnings.warn(
+            f"All {len(X)} training matrices are the same matrix: the model "
+            "can only learn its one spectrum.",
+            TrainingDataWarning,
+            stacklevel=5,
+        )
+
+
+def _warn_inconsistent_targets(y, norms):
+    """Warn when given ``y`` are not the singular values of the matrices.
+
+    The singular values of A satisfy ``sum(s**2) = ||A||_F**2``: a ``y`` that
+    breaks it on more than a few rows (shuffled rows, rescaled values, the
+    wrong matrices) trains a model on a contradiction.
+    """
+    energy = frobenius_norms(y)
+    scale = np.maximum(energy, norms)
+    with np.errstate(invalid="ignore"):
+        off = np.abs(energy - norms) > 0.5 * _ENERGY_RTOL * scale
+    n_off = int(off.sum())
+    if n_off > max(_ENERGY_ROWS, _ENERGY_SHARE * len(y)):
+        row = int(np.flatnonzero(off)[0])
+        warnings.warn(
+            f"y does not hold the singular values of X on {n_off} of {len(y)} "
+            "rows: sqrt(sum(y**2)) should equal the matrix's Frobenius norm "
+            f"(row {row}: {energy[row]:.6g} against {norms[row]:.6g}). Check "
+            "that y's rows match X's (not shuffled, not rescaled), or pass "
+            "y=None to train on the exact singular values.",
+            TrainingDataWarning,
+            stacklevel=5,
+        )
 
 
 def _check_not_empty(X, method):

@@ -191,3 +191,35 @@ def test_random_spectrum_baseline_gives_the_same_draws_every_call():
     first = base.predict(np.zeros((10, 4)))
     np.testing.assert_array_equal(base.predict(np.zeros((10, 4))), first)
     assert base.get_params() == {"random_state": 0}
+
+
+@pytest.mark.parametrize("cls", [SingularValueRegressor, MeanSpectrumRegressor])
+def test_targets_that_are_not_the_spectra_of_X_are_warned_about(X, cls):
+    params = (
+        {**FAST, "calibration_fraction": 0} if cls is SingularValueRegressor else {}
+    )
+    y = svlearn.singular_values(X, matrix_shape=(4, 4))
+    shuffled = y[np.random.default_rng(1).permutation(len(y))]
+    with pytest.warns(svlearn.TrainingDataWarning, match=r"on \d+ of 300 rows"):
+        cls(**params).fit(X, shuffled)
+    with pytest.warns(svlearn.TrainingDataWarning, match="not rescaled"):
+        cls(**params).fit(X, y / 255)
+    # The exact spectra, rounded to float32 or to 5 significant digits, and a
+    # few wrong rows pass silently.
+    nearly = y.copy()
+    nearly[:3] = nearly[:3] * 2
+    for given in (y.astype(np.float32), np.round(y, 4), nearly):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", svlearn.TrainingDataWarning)
+            cls(**params).fit(X, given)
+
+
+@pytest.mark.parametrize("cls", [SingularValueRegressor, MeanSpectrumRegressor])
+def test_degenerate_training_sets_are_warned_about(cls):
+    params = (
+        {**FAST, "calibration_fraction": 0} if cls is SingularValueRegressor else {}
+    )
+    with pytest.warns(svlearn.TrainingDataWarning, match="is zero"):
+        cls(**params).fit(np.zeros((50, 16)))
+    with pytest.warns(svlearn.TrainingDataWarning, match="the same matrix"):
+        cls(**params).fit(np.tile(np.arange(16.0), (50, 1)))
