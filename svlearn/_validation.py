@@ -306,3 +306,9 @@ class NonBoolInterval(Interval):
         if isinstance(val, (bool, np.bool_)):
             return False
         return super().is_satisfied_by(val)
+
+
+# Shared parameter constraints for counts, for ``_parameter_constraints`` and
+# ``validate_params``: every count in svlearn rejects bools the same way.
+POSITIVE_INT = NonBoolInterval(numbers.Integral, 1, None, closed="left")
+NON_NEGATIVE_INT = NonBoolInterval(numbers.Integral, 0, None, closed="left")
