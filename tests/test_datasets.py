@@ -347,6 +347,19 @@ def test_cifar10_truncated_records_are_named_in_archive_and_folder(tmp_path):
         load_cifar10(subset="test", data_home=tmp_path / "home")
 
 
+@pytest.mark.parametrize("truncated", [True, False])
+def test_cifar10_truncated_or_foreign_archive_is_named(tmp_path, truncated):
+    archive, _ = _write_cifar(tmp_path)
+    raw = archive.read_bytes()
+    archive.write_bytes(raw[: len(raw) // 2] if truncated else b"<html>404</html>")
+    with pytest.raises(
+        ValueError,
+        match=r"cifar-10-binary.tar.gz' is not a readable .tar.gz archive .*"
+        r"fresh 'cifar-10-binary.tar.gz' from https://",
+    ):
+        load_cifar10(data_home=tmp_path)
+
+
 @pytest.mark.usefixtures("no_unpickling")
 def test_cifar10_label_outside_0_to_9_is_named(tmp_path):
     labels, pixels = _batch(np.random.RandomState(2), 4)

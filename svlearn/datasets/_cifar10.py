@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """CIFAR-10 (binary version) as 32x32 gray matrices, read without pickle."""
 
+import gzip
 import tarfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -94,12 +96,19 @@ def _read_batches(path, names):
         # decompress it again from the start for every batch. Each batch is
         # converted as it is read, so one batch's bytes are held at a time.
         wanted = {f"{_FOLDER}/{name}": name for name in names}
-        with tarfile.open(path, "r:gz") as tar:
-            for member in tar:
-                if member.name in wanted and member.isfile():
-                    where = f"{member.name!r} in {str(path)!r}"
-                    buffer = tar.extractfile(member).read()
-                    found[wanted[member.name]] = _gray_batch(buffer, where)
+        try:
+            with tarfile.open(path, "r:gz") as tar:
+                for member in tar:
+                    if member.name in wanted and member.isfile():
+                        where = f"{member.name!r} in {str(path)!r}"
+                        buffer = tar.extractfile(member).read()
+                        found[wanted[member.name]] = _gray_batch(buffer, where)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ValueError(
+                f"{str(path)!r} is not a readable .tar.gz archive ({exc}); it is "
+                f"probably truncated. Delete it and get a fresh {_ARCHIVE!r} from "
+                f"{CIFAR10_URL}."
+            ) from exc
     missing = [name for name in names if name not in found]
     if missing:
         raise ValueError(
