@@ -300,6 +300,12 @@ class NonBoolInterval(Interval):
     >>> constraint = NonBoolInterval(Integral, 1, None, closed="left")
     >>> constraint.is_satisfied_by(3), constraint.is_satisfied_by(True)
     (True, False)
+
+    The counts of svlearn share two such constraints:
+
+    >>> from svlearn._validation import NON_NEGATIVE_INT, POSITIVE_INT
+    >>> POSITIVE_INT.is_satisfied_by(0), NON_NEGATIVE_INT.is_satisfied_by(0)
+    (False, True)
     """
 
     def is_satisfied_by(self, val):
