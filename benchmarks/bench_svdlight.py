@@ -50,7 +50,7 @@ from svlearn import (
     singular_values,
 )
 from svlearn._timing import best_time
-from svlearn.datasets._base import _to_gray
+from svlearn.datasets._base import to_gray
 from svlearn.metrics import mae, nmse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -185,7 +185,7 @@ def rank_agreement(S_exact, S_pred):
 def _gray_images():
     # svlearn's one BT.601 conversion, as for CIFAR-10 and the sample windows;
     # float64 for scipy's interpolative decomposition.
-    return [_to_gray(img).astype(np.float64) for img in load_sample_images().images]
+    return [to_gray(img).astype(np.float64) for img in load_sample_images().images]
 
 
 def _crops(image, n, size, rng):

@@ -10,11 +10,19 @@ code costs, the rest is load from elsewhere.
 
 import timeit
 
+from sklearn.utils._param_validation import validate_parameter_constraints
 
-def _check_repeat(repeat, name="repeat"):
-    # bool is an int subclass; ``repeat=True`` is almost certainly a mistake.
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {repeat!r}.")
+from ._validation import POSITIVE_INT
+
+# Checked by a direct call, not the ``validate_params`` decorator: the
+# decorator rewrites every parameter error raised inside the function, here by
+# the code being timed, to name this helper instead of its real source.
+_BEST_TIME_PARAMS = {
+    "func": [callable],
+    "repeat": [POSITIVE_INT],
+    "number": [POSITIVE_INT],
+}
+_INTERLEAVED_PARAMS = {"funcs": [dict], "repeat": [POSITIVE_INT]}
 
 
 def best_time(func, *, repeat=5, number=1):
@@ -44,8 +52,11 @@ def best_time(func, *, repeat=5, number=1):
     >>> best_time(lambda: sum(range(100)), repeat=3, number=10) > 0
     True
     """
-    _check_repeat(repeat)
-    _check_repeat(number, "number")
+    validate_parameter_constraints(
+        _BEST_TIME_PARAMS,
+        {"func": func, "repeat": repeat, "number": number},
+        caller_name="best_time",
+    )
     func()
     rounds = timeit.Timer(func).repeat(repeat=repeat, number=number)
     return min(rounds) / number
@@ -83,11 +94,13 @@ def interleaved_times(funcs, *, repeat=5):
     >>> times["short"] < times["long"]
     True
     """
-    _check_repeat(repeat)
-    if not isinstance(funcs, dict) or not funcs:
-        raise ValueError(
-            f"funcs must be a non-empty dict of name -> callable, got {funcs!r}."
-        )
+    validate_parameter_constraints(
+        _INTERLEAVED_PARAMS,
+        {"funcs": funcs, "repeat": repeat},
+        caller_name="interleaved_times",
+    )
+    if not funcs:
+        raise ValueError("funcs must be a non-empty dict of name -> callable, got {}.")
     not_callable = [name for name, func in funcs.items() if not callable(func)]
     if not_callable:
         raise TypeError(f"funcs values must be callable; not callable: {not_callable}.")

@@ -300,9 +300,21 @@ class NonBoolInterval(Interval):
     >>> constraint = NonBoolInterval(Integral, 1, None, closed="left")
     >>> constraint.is_satisfied_by(3), constraint.is_satisfied_by(True)
     (True, False)
+
+    The counts of svlearn share two such constraints:
+
+    >>> from svlearn._validation import NON_NEGATIVE_INT, POSITIVE_INT
+    >>> POSITIVE_INT.is_satisfied_by(0), NON_NEGATIVE_INT.is_satisfied_by(0)
+    (False, True)
     """
 
     def is_satisfied_by(self, val):
         if isinstance(val, (bool, np.bool_)):
             return False
         return super().is_satisfied_by(val)
+
+
+# Shared parameter constraints for counts, for ``_parameter_constraints`` and
+# ``validate_params``: every count in svlearn rejects bools the same way.
+POSITIVE_INT = NonBoolInterval(numbers.Integral, 1, None, closed="left")
+NON_NEGATIVE_INT = NonBoolInterval(numbers.Integral, 0, None, closed="left")

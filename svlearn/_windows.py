@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_params
 
-from ._validation import NonBoolInterval, check_matrix_stacks
+from ._validation import POSITIVE_INT, check_matrix_stacks
 
 __all__ = ["MatrixWindowTransformer", "extract_windows", "n_windows"]
 
@@ -21,18 +21,18 @@ _CHUNK_BYTES = 8 * 2**20
 
 # Shared by MatrixWindowTransformer and the functions. An int or a pair:
 # sklearn has no constraint for "pair of positive ints", so "array-like" lets
-# pairs through to _positive_pairs, which checks their contents.
-_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
-_SIZE_PAIR = [_POSITIVE_INT, "array-like"]
+# pairs through to positive_pairs, which checks their contents. Also used by
+# svlearn.dask and svlearn.datasets, which take the same two parameters.
+SIZE_PAIR = [POSITIVE_INT, "array-like"]
 _WINDOW_PARAMS = {
-    "window_shape": _SIZE_PAIR,
-    "strides": _SIZE_PAIR,
-    "max_windows": [_POSITIVE_INT, None],
+    "window_shape": SIZE_PAIR,
+    "strides": SIZE_PAIR,
+    "max_windows": [POSITIVE_INT, None],
     "random_state": ["random_state"],
 }
 
 
-def _positive_pairs(**named_values):
+def positive_pairs(**named_values):
     """Return each value as a pair of positive ints, accepting a single int.
 
     Bespoke messages: sklearn's validation only knows the value is
@@ -116,7 +116,7 @@ class _WindowLayout:
     """
 
     def __init__(self, X, window_shape, strides, max_windows, random_state):
-        self.window_shape, self.strides = _positive_pairs(
+        self.window_shape, self.strides = positive_pairs(
             window_shape=window_shape, strides=strides
         )
         self.stacks = check_matrix_stacks(X)
@@ -319,8 +319,8 @@ def extract_windows(
 @validate_params(
     {
         "X": ["array-like", "sparse matrix"],
-        "window_shape": _SIZE_PAIR,
-        "strides": _SIZE_PAIR,
+        "window_shape": SIZE_PAIR,
+        "strides": SIZE_PAIR,
     },
     prefer_skip_nested_validation=True,
 )

@@ -10,9 +10,8 @@ on the current scheduler, a local thread pool or a ``distributed`` cluster.
 Read more in ``docs/scale-out.md``.
 """
 
-import numbers
-
 import numpy as np
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 try:
@@ -23,13 +22,24 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "svlearn.dask needs dask: pip install 'svlearn[dask]' (or 'dask[array]')."
     ) from exc
 
-from ._windows import _positive_pairs, extract_windows
+from ._validation import POSITIVE_INT
+from ._windows import SIZE_PAIR, extract_windows, positive_pairs
 
 __all__ = ["predict", "spectral_map", "partial_fit"]
 
 # Windows predicted per call inside one task of spectral_map: bounds the
 # windows' temporary copy (4096 float32 32x32 windows are 16 MiB).
 _BATCH_WINDOWS = 4096
+
+# Checked by direct calls, not the ``validate_params`` decorator: the decorator
+# rewrites every parameter error raised inside the function, here by the
+# user's estimator, to name this function instead of its real source.
+_SPECTRAL_MAP_PARAMS = {
+    "window_shape": SIZE_PAIR,
+    "strides": SIZE_PAIR,
+    "max_block_windows": [POSITIVE_INT],
+}
+_PARTIAL_FIT_PARAMS = {"n_epochs": [POSITIVE_INT], "chunk_size": [POSITIVE_INT]}
 
 
 def _as_dask(X, name, ndims):
@@ -246,15 +256,16 @@ def spectral_map(
     >>> np.array_equal(S.compute().reshape(-1, 8), reg.predict(windows))
     True
     """
-    window_shape, strides = _positive_pairs(window_shape=window_shape, strides=strides)
-    if not (
-        isinstance(max_block_windows, numbers.Integral)
-        and not isinstance(max_block_windows, bool)
-        and max_block_windows >= 1
-    ):
-        raise ValueError(
-            f"max_block_windows must be an int >= 1, got {max_block_windows!r}."
-        )
+    validate_parameter_constraints(
+        _SPECTRAL_MAP_PARAMS,
+        {
+            "window_shape": window_shape,
+            "strides": strides,
+            "max_block_windows": max_block_windows,
+        },
+        caller_name="spectral_map",
+    )
+    window_shape, strides = positive_pairs(window_shape=window_shape, strides=strides)
     _check_method(estimator, method)
     A = _as_dask(A, "A", (2,))
     (m, n), (sr, sc) = window_shape, strides
@@ -364,13 +375,11 @@ def partial_fit(estimator, X, y=None, *, n_epochs=1, chunk_size=4096):
             f"{type(estimator).__name__} has no partial_fit method; train it "
             "with fit on data that fits in memory."
         )
-    for name, value in (("n_epochs", n_epochs), ("chunk_size", chunk_size)):
-        if not (
-            isinstance(value, numbers.Integral)
-            and not isinstance(value, bool)
-            and value >= 1
-        ):
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+    validate_parameter_constraints(
+        _PARTIAL_FIT_PARAMS,
+        {"n_epochs": n_epochs, "chunk_size": chunk_size},
+        caller_name="partial_fit",
+    )
     if y is not None and len(y) != len(X):
         raise ValueError(
             f"X and y have different numbers of samples: {len(X)} and {len(y)}."

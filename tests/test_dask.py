@@ -119,17 +119,30 @@ def test_errors(fitted, matrices, image, window_model):
         svlearn.dask.predict(SingularValueRegressor(), matrices)
     with pytest.raises(ValueError, match="larger than A"):
         svlearn.dask.spectral_map(window_model, image[:5], window_shape=6)
-    with pytest.raises(ValueError, match="max_block_windows must be an int >= 1"):
+    with pytest.raises(
+        ValueError, match="'max_block_windows' parameter of spectral_map.*Got 0"
+    ):
         svlearn.dask.spectral_map(
             window_model, image, window_shape=6, max_block_windows=0
         )
+    with pytest.raises(ValueError, match="'window_shape' parameter of spectral_map"):
+        svlearn.dask.spectral_map(window_model, image, window_shape=0)
     pipe = make_pipeline(MatrixWindowTransformer(window_shape=2), window_model)
     with pytest.raises(ValueError, match="failed on one all-zero sample"):
         svlearn.dask.spectral_map(pipe, image, window_shape=6)
     with pytest.raises(TypeError, match="has no partial_fit"):
         svlearn.dask.partial_fit(MeanSpectrumRegressor(), matrices)
-    with pytest.raises(ValueError, match="n_epochs must be an int >= 1"):
+    with pytest.raises(ValueError, match="'n_epochs' parameter of partial_fit"):
         svlearn.dask.partial_fit(SGDRegressor(), matrices, n_epochs=0)
+    with pytest.raises(TypeError, match="'chunk_size' parameter.*Got True"):
+        svlearn.dask.partial_fit(SGDRegressor(), matrices, chunk_size=True)
+
+
+def test_partial_fit_leaves_the_estimators_own_parameter_errors_alone(matrices):
+    # The estimator's error must keep naming the estimator, not partial_fit.
+    y = np.zeros(len(matrices))
+    with pytest.raises(ValueError, match="'alpha' parameter of SGDRegressor"):
+        svlearn.dask.partial_fit(SGDRegressor(alpha=-1.0), matrices, y)
 
 
 def test_partial_fit_from_memmap_and_dask_equals_in_memory_chunks(tmp_path):

@@ -6,6 +6,7 @@ No test touches the network: ``_fetch_file`` is replaced by a function that
 fails the test, or by one that simulates a download or an offline machine.
 """
 
+import _pickle
 import hashlib
 import io
 import pickle
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import InvalidParameterError
 
 from svlearn.datasets import (
     _base,
@@ -44,6 +47,7 @@ LABEL_NAMES = [
     "ship",
     "truck",
 ]
+BATCH_NAMES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
 
 
 @pytest.fixture(autouse=True)
@@ -60,59 +64,87 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
 
 
-def _batch(rng, n, batch_label, py2_keys=True):
-    data = rng.randint(0, 256, size=(n, 3072)).astype(np.uint8)
-    batch = {
-        "batch_label": batch_label,
-        "labels": [int(v) for v in rng.randint(0, 10, size=n)],
-        "data": data,
-        "filenames": [f"img_{i}.png" for i in range(n)],
-    }
-    if py2_keys:
-        # Python 2 pickles of the official batches load with bytes keys.
-        batch = {k.encode(): v for k, v in batch.items()}
-    return batch
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Make every way of loading a pickle fail the test."""
+
+    def poisoned(*args, **kwargs):
+        raise AssertionError("CIFAR-10 loading must not unpickle anything")
+
+    class PoisonedUnpickler:
+        def __init__(self, *args, **kwargs):
+            poisoned()
+
+    for module in (pickle, _pickle):
+        monkeypatch.setattr(module, "load", poisoned)
+        monkeypatch.setattr(module, "loads", poisoned)
+        monkeypatch.setattr(module, "Unpickler", PoisonedUnpickler)
+    monkeypatch.setattr(pickle, "_Unpickler", PoisonedUnpickler)
 
 
-def _write_cifar(folder, py2_keys=True, seed=0):
-    """Write a tiny cifar-10-python.tar.gz with the official internal layout.
+def _batch(rng, n):
+    """Labels and pixel bytes of ``n`` random records."""
+    labels = rng.randint(0, 10, size=n).astype(np.uint8)
+    pixels = rng.randint(0, 256, size=(n, 3072)).astype(np.uint8)
+    return labels, pixels
 
-    Returns the archive path and the batches written, by name.
+
+def _records(labels, pixels):
+    """The binary version's bytes: per record, 1 label byte, 3072 pixel bytes."""
+    return np.column_stack([labels, pixels]).astype(np.uint8).tobytes()
+
+
+def _add(tar, name, payload):
+    info = tarfile.TarInfo(name)
+    info.size = len(payload)
+    tar.addfile(info, io.BytesIO(payload))
+
+
+def _write_cifar(folder, seed=0, payloads=None):
+    """Write a tiny cifar-10-binary.tar.gz with the official internal layout.
+
+    Returns the archive path and the (labels, pixels) written, by batch name.
+    ``payloads`` replaces the bytes of some batches.
     """
     rng = np.random.RandomState(seed)
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    batches = {name: _batch(rng, N_PER_BATCH, name, py2_keys) for name in names}
-    meta = {
-        "num_cases_per_batch": N_PER_BATCH,
-        "label_names": LABEL_NAMES,
-        "num_vis": 3072,
-    }
-    if py2_keys:
-        meta = {k.encode(): v for k, v in meta.items()}
-        meta[b"label_names"] = [n.encode() for n in LABEL_NAMES]
-    archive = folder / "cifar-10-python.tar.gz"
+    batches = {name: _batch(rng, N_PER_BATCH) for name in BATCH_NAMES}
+    archive = folder / "cifar-10-binary.tar.gz"
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive, "w:gz") as tar:
-        members = {**batches, "batches.meta": meta}
-        for name, obj in members.items():
-            payload = pickle.dumps(obj, protocol=2)
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-        readme = b"<html>CIFAR-10</html>"
-        info = tarfile.TarInfo("cifar-10-batches-py/readme.html")
-        info.size = len(readme)
-        tar.addfile(info, io.BytesIO(readme))
+        for name, batch in batches.items():
+            payload = (payloads or {}).get(name, _records(*batch))
+            _add(tar, f"cifar-10-batches-bin/{name}", payload)
+        _add(
+            tar,
+            "cifar-10-batches-bin/batches.meta.txt",
+            "\n".join(LABEL_NAMES).encode(),
+        )
+        _add(tar, "cifar-10-batches-bin/readme.html", b"<html>CIFAR-10</html>")
     return archive, batches
 
 
-def _gray(data):
-    rgb = data.reshape(-1, 3, 32, 32).astype(np.float64)
+def _extract(archive, home):
+    home.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(home, filter="data")
+    return home / "cifar-10-batches-bin"
+
+
+def _write_python_version(home, as_folder):
+    """A stand-in for the python version, pickles included."""
+    home.mkdir(parents=True, exist_ok=True)
+    payload = pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": [0]})
+    if as_folder:
+        (home / "cifar-10-batches-py").mkdir()
+        (home / "cifar-10-batches-py" / "data_batch_1").write_bytes(payload)
+    else:
+        with tarfile.open(home / "cifar-10-python.tar.gz", "w:gz") as tar:
+            _add(tar, "cifar-10-batches-py/data_batch_1", payload)
+
+
+def _gray(pixels):
+    rgb = pixels.reshape(-1, 3, 32, 32).astype(np.float64)
     return 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
-
-
-def _get(batch, key):
-    return batch[key] if key in batch else batch[key.encode()]
 
 
 # --- data home ----------------------------------------------------------------
@@ -128,62 +160,72 @@ def test_data_home_precedence(monkeypatch, tmp_path):
 # --- CIFAR-10 -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("py2_keys", [True, False])
-def test_load_cifar10_from_archive(tmp_path, py2_keys):
-    _, batches = _write_cifar(tmp_path, py2_keys=py2_keys)
+@pytest.mark.usefixtures("no_unpickling")
+def test_load_cifar10_from_archive_in_file_order(tmp_path):
+    _, batches = _write_cifar(tmp_path)
     train = load_cifar10(data_home=tmp_path)
     n_train = 5 * N_PER_BATCH
     assert train.images.shape == (n_train, 32, 32)
     assert train.data.shape == (n_train, 1024)
     assert train.images.dtype == np.float32
     assert np.shares_memory(train.data, train.images)
-    expected = np.concatenate(
-        [_gray(_get(batches[f"data_batch_{i}"], "data")) for i in range(1, 6)]
-    )
+    train_batches = [batches[name] for name in BATCH_NAMES[:5]]
+    expected = np.concatenate([_gray(pixels) for _, pixels in train_batches])
     assert_allclose(train.images, expected, rtol=1e-5)
     assert_array_equal(
-        train.target,
-        sum((_get(batches[f"data_batch_{i}"], "labels") for i in range(1, 6)), []),
+        train.target, np.concatenate([labels for labels, _ in train_batches])
     )
+    assert train.target.dtype == np.int64
     assert train.target_names == LABEL_NAMES
-    assert "BT.601" in train.DESCR
+    assert "BT.601" in train.DESCR and "binary version" in train.DESCR
 
     X_test, y_test = load_cifar10(subset="test", data_home=tmp_path, return_X_y=True)
     assert X_test.shape == (N_PER_BATCH, 1024)
-    assert_array_equal(y_test, _get(batches["test_batch"], "labels"))
+    assert_array_equal(y_test, batches["test_batch.bin"][0])
     everything = load_cifar10(subset="all", data_home=tmp_path)
     assert_array_equal(everything.data, np.concatenate([train.data, X_test]))
 
 
+@pytest.mark.usefixtures("no_unpickling")
 def test_cifar10_gray_is_bt601_luma(tmp_path):
-    archive, batches = _write_cifar(tmp_path)
+    archive, batches = _write_cifar(tmp_path / "server")
+    folder = _extract(archive, tmp_path / "home")
     # Pure red, green and blue pixels give the three luma weights times 255.
-    data = _get(batches["test_batch"], "data")
-    data[0] = 0
-    data[0, 0] = 255  # red of pixel (0, 0)
-    data[0, 1024 + 1] = 255  # green of pixel (0, 1)
-    data[0, 2048 + 32] = 255  # blue of pixel (1, 0)
-    with tarfile.open(archive) as tar:
-        tar.extractall(tmp_path, filter="data")
-    archive.unlink()
-    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
-        pickle.dump(batches["test_batch"], f, protocol=2)
-    images = load_cifar10(subset="test", data_home=tmp_path).images
+    labels, pixels = batches["test_batch.bin"]
+    pixels[0] = 0
+    pixels[0, 0] = 255  # red of pixel (0, 0)
+    pixels[0, 1024 + 1] = 255  # green of pixel (0, 1)
+    pixels[0, 2048 + 32] = 255  # blue of pixel (1, 0)
+    pixels[0, 33] = 100  # red of pixel (1, 1) ...
+    pixels[0, 1024 + 33] = 50  # ... with green ...
+    pixels[0, 2048 + 33] = 200  # ... and blue
+    (folder / "test_batch.bin").write_bytes(_records(labels, pixels))
+    images = load_cifar10(subset="test", data_home=tmp_path / "home").images
     assert_allclose(
-        [images[0, 0, 0], images[0, 0, 1], images[0, 1, 0], images[0, 5, 5]],
-        [0.299 * 255, 0.587 * 255, 0.114 * 255, 0.0],
+        [images[0, 0, 0], images[0, 0, 1], images[0, 1, 0], images[0, 1, 1]],
+        [0.299 * 255, 0.587 * 255, 0.114 * 255, 0.299 * 100 + 0.587 * 50 + 0.114 * 200],
         rtol=1e-6,
     )
+    assert images[0, 5, 5] == 0.0
 
 
+@pytest.mark.usefixtures("no_unpickling")
+def test_cifar10_gray_is_bitwise_that_of_the_python_version(tmp_path):
+    # The python version's batches unpickle to C-contiguous (n, 3072) uint8
+    # arrays of the same bytes, which it converted with the same function.
+    _, batches = _write_cifar(tmp_path)
+    _, pixels = batches["data_batch_2.bin"]
+    python_version = _base.to_gray(pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    images = load_cifar10(data_home=tmp_path).images
+    assert_array_equal(images[N_PER_BATCH : 2 * N_PER_BATCH], python_version)
+
+
+@pytest.mark.usefixtures("no_unpickling")
 def test_load_cifar10_from_extracted_folder(tmp_path):
     archive, _ = _write_cifar(tmp_path / "archive")
     from_archive = load_cifar10(subset="all", data_home=tmp_path / "archive")
-    home = tmp_path / "extracted"
-    home.mkdir()
-    with tarfile.open(archive) as tar:
-        tar.extractall(home, filter="data")
-    from_folder = load_cifar10(subset="all", data_home=home)
+    _extract(archive, tmp_path / "extracted")
+    from_folder = load_cifar10(subset="all", data_home=tmp_path / "extracted")
     assert_array_equal(from_folder.images, from_archive.images)
     assert_array_equal(from_folder.target, from_archive.target)
 
@@ -192,8 +234,39 @@ def test_cifar10_missing_offline_says_what_to_put_where(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         load_cifar10(data_home=tmp_path, download=False)
     message = str(info.value)
-    assert "cifar-10-python.tar.gz" in message and str(tmp_path) in message
-    assert "cifar-10-batches-py" in message and _cifar10.CIFAR10_URL in message
+    assert "cifar-10-binary.tar.gz" in message and str(tmp_path) in message
+    assert "cifar-10-batches-bin" in message and _cifar10.CIFAR10_URL in message
+    assert _cifar10.CIFAR10_URL.endswith("/cifar-10-binary.tar.gz")
+    assert "python version" not in message
+
+
+@pytest.mark.parametrize("as_folder", [True, False])
+@pytest.mark.usefixtures("no_unpickling")
+def test_cifar10_python_version_is_not_unpickled(tmp_path, as_folder):
+    _write_python_version(tmp_path, as_folder)
+    with pytest.raises(FileNotFoundError) as info:
+        load_cifar10(data_home=tmp_path, download=False)
+    message = str(info.value)
+    name = "cifar-10-batches-py" if as_folder else "cifar-10-python.tar.gz"
+    assert f"holds {name!r}, CIFAR-10's python version" in message
+    assert "pickles" in message
+    assert f"'cifar-10-binary.tar.gz' from {_cifar10.CIFAR10_URL}" in message
+
+
+@pytest.mark.usefixtures("no_unpickling")
+def test_cifar10_python_version_is_ignored_when_downloading(tmp_path, monkeypatch):
+    source, batches = _write_cifar(tmp_path / "server")
+    monkeypatch.setattr(
+        _base, "_fetch_file", lambda url, path: shutil.copy(source, path)
+    )
+    monkeypatch.setattr(
+        _cifar10, "CIFAR10_MD5", hashlib.md5(source.read_bytes()).hexdigest()
+    )
+    home = tmp_path / "home"
+    _write_python_version(home, as_folder=False)
+    test = load_cifar10(subset="test", data_home=home)
+    assert_array_equal(test.target, batches["test_batch.bin"][0])
+    assert (home / "cifar-10-binary.tar.gz").exists()
 
 
 def test_cifar10_download_fails_offline(tmp_path, monkeypatch):
@@ -205,6 +278,7 @@ def test_cifar10_download_fails_offline(tmp_path, monkeypatch):
         load_cifar10(data_home=tmp_path / "home")
 
 
+@pytest.mark.usefixtures("no_unpickling")
 def test_cifar10_download_verifies_checksum(tmp_path, monkeypatch):
     source, _ = _write_cifar(tmp_path / "server")
     calls = []
@@ -216,15 +290,15 @@ def test_cifar10_download_verifies_checksum(tmp_path, monkeypatch):
     monkeypatch.setattr(_base, "_fetch_file", fake_fetch)
     home = tmp_path / "home"
     # The tiny archive does not have the official MD5: rejected and deleted.
-    with pytest.raises(OSError, match="c58f30108f718f92721af3b95e74349a"):
+    with pytest.raises(OSError, match="c32a1d4ab5d03f1284b67883e8d87530"):
         load_cifar10(data_home=home)
-    assert not (home / "cifar-10-python.tar.gz").exists()
-    assert calls == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+    assert not (home / "cifar-10-binary.tar.gz").exists()
+    assert calls == ["https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"]
 
     md5 = hashlib.md5(source.read_bytes()).hexdigest()
     monkeypatch.setattr(_cifar10, "CIFAR10_MD5", md5)
     assert load_cifar10(data_home=home).images.shape == (5 * N_PER_BATCH, 32, 32)
-    assert (home / "cifar-10-python.tar.gz").exists()
+    assert (home / "cifar-10-binary.tar.gz").exists()
     # Present now: loading again does not download.
     load_cifar10(data_home=home, download=True)
     assert len(calls) == 2
@@ -251,13 +325,76 @@ def test_corrupted_download_is_retried_by_pooch(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+@pytest.mark.usefixtures("no_unpickling")
+def test_cifar10_truncated_records_are_named_in_archive_and_folder(tmp_path):
+    good = _records(*_batch(np.random.RandomState(1), 2))
+    archive, _ = _write_cifar(
+        tmp_path / "archive", payloads={"data_batch_3.bin": good[:-5]}
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"'cifar-10-batches-bin/data_batch_3.bin' in .*cifar-10-binary.tar.gz"
+        r"' holds 6141 bytes, which is not a whole number of CIFAR-10 records "
+        r"of 3073 bytes",
+    ):
+        load_cifar10(data_home=tmp_path / "archive")
+    # The test set is intact and still loads.
+    assert len(load_cifar10(subset="test", data_home=tmp_path / "archive").data) == 3
+
+    folder = _extract(archive, tmp_path / "home")
+    (folder / "test_batch.bin").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"test_batch.bin' holds 0 bytes"):
+        load_cifar10(subset="test", data_home=tmp_path / "home")
+
+
+@pytest.mark.parametrize("truncated", [True, False])
+def test_cifar10_truncated_or_foreign_archive_is_named(tmp_path, truncated):
+    archive, _ = _write_cifar(tmp_path)
+    raw = archive.read_bytes()
+    archive.write_bytes(raw[: len(raw) // 2] if truncated else b"<html>404</html>")
+    with pytest.raises(
+        ValueError,
+        match=r"cifar-10-binary.tar.gz' is not a readable .tar.gz archive .*"
+        r"fresh 'cifar-10-binary.tar.gz' from https://",
+    ):
+        load_cifar10(data_home=tmp_path)
+
+
+@pytest.mark.usefixtures("no_unpickling")
+def test_cifar10_label_outside_0_to_9_is_named(tmp_path):
+    labels, pixels = _batch(np.random.RandomState(2), 4)
+    labels[2] = 10
+    labels[3] = 255
+    payloads = {"test_batch.bin": _records(labels, pixels)}
+    _write_cifar(tmp_path, payloads=payloads)
+    with pytest.raises(
+        ValueError,
+        match=r"test_batch.bin' in .* is not a CIFAR-10 batch: record 2 has label "
+        r"10, outside 0..9 \(2 such records\)",
+    ):
+        load_cifar10(subset="test", data_home=tmp_path)
+
+
+@pytest.mark.usefixtures("no_unpickling")
 def test_cifar10_bad_subset_and_incomplete_archive(tmp_path):
     with pytest.raises(ValueError, match="subset must be .* got 'valid'"):
         load_cifar10(subset="valid", data_home=tmp_path)
-    folder = tmp_path / "cifar-10-batches-py"
+    folder = tmp_path / "cifar-10-batches-bin"
     folder.mkdir()
-    with pytest.raises(ValueError, match="not a complete CIFAR-10"):
+    (folder / "test_batch.bin").write_bytes(
+        _records(*_batch(np.random.RandomState(3), 1))
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"not a complete CIFAR-10 binary version: \['data_batch_1.bin', "
+        r".*'data_batch_5.bin'\] missing",
+    ):
         load_cifar10(data_home=tmp_path)
+    assert load_cifar10(subset="test", data_home=tmp_path).data.shape == (1, 1024)
+
+
+def test_cifar10_loader_imports_no_pickle():
+    assert "pickle" not in vars(_cifar10)
 
 
 # --- Spambase -----------------------------------------------------------------
@@ -452,9 +589,12 @@ def test_spambase_protocol_loads_the_file_and_small_matrices(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(split="windows"), "split must be 'random' or 'row_blocks'"),
-        (dict(test_size=1.5), r"test_size must be a float in \(0, 1\), got 1.5"),
-        (dict(split="row_blocks", n_blocks=1), "n_blocks must be an int >= 2"),
+        (dict(split="windows"), "'split' parameter of spambase_protocol .*Got 'wi"),
+        (dict(test_size=1.5), r"'test_size' .*\(0.0, 1.0\). Got 1.5"),
+        (dict(test_size=True), r"'test_size' parameter .*Got True"),
+        (dict(split="row_blocks", n_blocks=1), r"'n_blocks' .*\[2, inf\). Got 1 "),
+        (dict(n_blocks=True), r"'n_blocks' parameter .*Got True"),
+        (dict(n_blocks=2.0), r"'n_blocks' parameter .*Got 2.0"),
         (dict(split="row_blocks", n_blocks=10), "n_blocks=10 is too many .* 100 rows"),
     ],
 )
@@ -499,6 +639,36 @@ def test_cifar10_protocol_from_file(tmp_path):
         ValueError, match="n_test must be an int between 1 and n_images - 1 = 49"
     ):
         cifar10_protocol(path=tmp_path / "gray.npz", n_test=50)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(n_test=0), ValueError, r"'n_test' parameter of cifar10_protocol .*Got 0"),
+        (dict(n_test=True), TypeError, r"'n_test' parameter .*Got True"),
+        (dict(n_test=2.5), TypeError, r"'n_test' parameter .*Got 2.5"),
+        (dict(shuffle="yes"), TypeError, r"'shuffle' parameter .*Got 'yes'"),
+        (dict(random_state="a"), ValueError, r"'random_state' parameter"),
+    ],
+)
+def test_cifar10_protocol_validates_parameters_by_name(tmp_path, kwargs, error, match):
+    np.savez(tmp_path / "gray.npz", X=np.zeros((5, 4, 4)))
+    # InvalidParameterError is both a ValueError and a TypeError.
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        cifar10_protocol(path=tmp_path / "gray.npz", **kwargs)
+    assert isinstance(info.value, error)
+
+
+def test_hold_out_validates_n_test_by_name():
+    from svlearn.datasets._protocols import hold_out
+
+    images = np.arange(5 * 4).reshape(5, 2, 2)
+    split = hold_out(images, None, np.int64(2))
+    assert_array_equal(split.X_test, images[3:].reshape(2, 4))
+    with pytest.raises(ValueError, match=r"'n_test' parameter of hold_out.*Got True"):
+        hold_out(images, None, True)
+    with pytest.raises(ValueError, match="n_images - 1 = 4, got 5 instead"):
+        hold_out(images, None, 5)
 
 
 # --- generic leak-free split of one matrix ------------------------------------
@@ -552,3 +722,76 @@ def test_row_block_window_split_differs_from_the_paper_protocol_by_one_offset():
 def test_row_block_window_split_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         row_block_window_split(np.zeros((40, 6)), **{"window_shape": 4, **kwargs})
+
+
+# --- what every loader and protocol returns -----------------------------------
+
+
+def _spambase_home(tmp_path):
+    _write_csv(tmp_path / "spambase.data", _spambase_like(40))
+    return tmp_path
+
+
+def _stack_file(tmp_path):
+    np.savez(tmp_path / "stack.npz", X=np.zeros((6, 4, 4)), y=np.arange(6))
+    return tmp_path / "stack.npz"
+
+
+# Each builds a dataset from tiny files in tmp_path.
+DATASETS = {
+    "load_cifar10": lambda tmp_path: load_cifar10(
+        data_home=_write_cifar(tmp_path)[0].parent
+    ),
+    "load_spambase": lambda tmp_path: load_spambase(data_home=_spambase_home(tmp_path)),
+    "load_matrices": lambda tmp_path: load_matrices(_stack_file(tmp_path)),
+    "load_sample_windows": lambda tmp_path: load_sample_windows(strides=64),
+    "cifar10_protocol": lambda tmp_path: cifar10_protocol(
+        path=_stack_file(tmp_path), n_test=2
+    ),
+    "spambase_protocol": lambda tmp_path: spambase_protocol(
+        data_home=_spambase_home(tmp_path), random_state=0
+    ),
+    "row_block_window_split": lambda tmp_path: row_block_window_split(
+        np.zeros((40, 6)), window_shape=4, n_blocks=4, random_state=0
+    ),
+}
+# Loaders with return_X_y, whose slicing error says so.
+WITH_X_Y = {"load_cifar10", "load_spambase", "load_matrices"}
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_sliced_dataset_raises_a_type_error_naming_its_fields(tmp_path, name):
+    dataset = DATASETS[name](tmp_path)
+    for key in (slice(None, 10), 0, np.int64(0), (0, 1)):
+        with pytest.raises(TypeError) as info:
+            dataset[key]
+        message = str(info.value)
+        assert f"indexed by field name ({', '.join(map(repr, dataset))})" in message
+        assert f"not by {key!r}" in message
+        if name in WITH_X_Y:
+            assert "dataset.data[:10] and dataset.target[:10]" in message
+            assert "return_X_y=True" in message
+        else:
+            first = "X_train" if "X_train" in dataset else "images"
+            assert f"e.g. dataset.{first}[:10]." in message
+            assert "return_X_y" not in message
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_dataset_keeps_every_bunch_behaviour(tmp_path, name):
+    dataset = DATASETS[name](tmp_path)
+    assert isinstance(dataset, Bunch)
+    field = "data" if "data" in dataset else "X_train"
+    assert dataset[field] is getattr(dataset, field)
+    assert dataset.get(field) is dataset[field]
+    with pytest.raises(KeyError, match="no_such_field"):
+        dataset["no_such_field"]
+    assert not hasattr(dataset, "no_such_field")
+    dataset.extra = 1
+    assert dataset["extra"] == 1 and "extra" in dir(dataset)
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert type(copy) is type(dataset)
+    assert sorted(copy) == sorted(dataset)
+    assert_array_equal(copy[field], dataset[field])
+    with pytest.raises(TypeError, match="indexed by field name"):
+        copy[:10]

@@ -40,14 +40,37 @@ def test_interleaved_times_orders_routes_by_cost():
 
 @pytest.mark.parametrize("repeat", [0, -1, True, 2.0])
 def test_bad_repeat_is_rejected_by_name(repeat):
-    with pytest.raises(ValueError, match="repeat must be an int >= 1"):
+    with pytest.raises(ValueError, match="'repeat' parameter of best_time must be"):
         best_time(lambda: None, repeat=repeat)
-    with pytest.raises(ValueError, match="repeat must be an int >= 1"):
+    with pytest.raises(ValueError, match="'number' parameter of best_time must be"):
+        best_time(lambda: None, number=repeat)
+    with pytest.raises(
+        ValueError, match="'repeat' parameter of interleaved_times must be"
+    ):
         interleaved_times({"a": lambda: None}, repeat=repeat)
 
 
 def test_bad_funcs_are_rejected():
     with pytest.raises(ValueError, match="non-empty dict"):
         interleaved_times({})
+    with pytest.raises(TypeError, match="'funcs' parameter.*instance of 'dict'"):
+        interleaved_times([lambda: None])
+    with pytest.raises(TypeError, match="'func' parameter of best_time"):
+        best_time(3)
     with pytest.raises(TypeError, match="not callable: \\['b'\\]"):
         interleaved_times({"a": lambda: None, "b": 3})
+
+
+def test_timed_code_keeps_its_own_parameter_validation():
+    # The timed callable's parameter errors are raised, and name their source.
+    from sklearn.decomposition import PCA
+
+    def fit_bad_pca():
+        PCA(n_components=-1).fit([[0.0, 1.0], [1.0, 0.0]])
+
+    for timer in (
+        lambda: best_time(fit_bad_pca, repeat=1),
+        lambda: interleaved_times({"pca": fit_bad_pca}, repeat=1),
+    ):
+        with pytest.raises(ValueError, match="'n_components' parameter of PCA"):
+            timer()

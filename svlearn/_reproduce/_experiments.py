@@ -70,7 +70,7 @@ def _read_user_file(path):
 def _user_experiments(path, test_size, seed):
     """Experiments from the user's .npy/.npz file (see ``svlearn reproduce -h``)."""
     from ..datasets import row_block_window_split
-    from ..datasets._protocols import _hold_out
+    from ..datasets._protocols import hold_out as _hold_out
 
     path = Path(path)
     arrays = _read_user_file(path)

@@ -1,6 +1,6 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Data home, downloads with checksums, and the BT.601 gray conversion.
+"""Data home, downloads with checksums, the BT.601 gray conversion, the Bunch.
 
 Downloads go through pooch (known hashes, retries, a temporary file moved into
 place only once checked); local files in the official formats are read
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import get_data_home as _sklearn_data_home
+from sklearn.utils import Bunch
 
 __all__ = ["get_data_home"]
 
@@ -26,7 +27,7 @@ def get_data_home(data_home=None):
     ``SVLEARN_DATA`` environment variable, or scikit-learn's data home
     (:func:`sklearn.datasets.get_data_home`: the ``SCIKIT_LEARN_DATA``
     environment variable, else ``~/scikit_learn_data``). Dataset files sit
-    directly in it under their official names, e.g. ``cifar-10-python.tar.gz``
+    directly in it under their official names, e.g. ``cifar-10-binary.tar.gz``
     and ``spambase.data``.
 
     Parameters
@@ -67,8 +68,17 @@ def _fetch_file(url, output_file):
     pooch.HTTPDownloader(timeout=60, progressbar=False)(url, output_file, None)
 
 
-def _find_or_fetch(
-    *, data_home, candidates, filename, url, md5, download, title, validate=None
+def find_or_fetch(
+    *,
+    data_home,
+    candidates,
+    filename,
+    url,
+    md5,
+    download,
+    title,
+    validate=None,
+    note=None,
 ):
     """Return the path of the first candidate present, downloading if allowed.
 
@@ -76,7 +86,9 @@ def _find_or_fetch(
     extracted folder, then the archive); ``filename`` is the one downloaded.
     The network is only touched when no candidate exists and ``download`` is
     true. A download is checked against ``md5`` by pooch and by ``validate`` (a
-    callable raising ValueError), and deleted if either fails.
+    callable raising ValueError), and deleted if either fails. ``note``, if
+    given, ends the message of the FileNotFoundError raised when no candidate
+    is there and none could be downloaded.
     """
     home = Path(get_data_home(data_home))
     for name in candidates:
@@ -89,6 +101,8 @@ def _find_or_fetch(
         "or choose another data home with data_home= or the SVLEARN_DATA or "
         "SCIKIT_LEARN_DATA environment variables."
     )
+    if note:
+        where = f"{where} {note}"
     if not download:
         raise FileNotFoundError(f"{title} was not found and download=False. {where}")
     import pooch
@@ -129,9 +143,54 @@ def _find_or_fetch(
     return target
 
 
-def _to_gray(rgb):
+def to_gray(rgb):
     """ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` as float32, unrounded.
 
     ``rgb`` has its channels last.
     """
     return np.asarray(rgb, dtype=np.float32) @ _BT601
+
+
+class DatasetBunch(Bunch):
+    """A :class:`~sklearn.utils.Bunch` that says how to slice a dataset.
+
+    Every loader and protocol of :mod:`svlearn.datasets` returns one. It is a
+    Bunch in every other respect (key and attribute access, pickling), but
+    indexing it by anything other than a field name, as in ``dataset[:10]``,
+    raises a :class:`TypeError` that names the fields to slice instead,
+    rather than sklearn's "unhashable type: 'slice'".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn.datasets._base import DatasetBunch
+    >>> dataset = DatasetBunch(data=np.arange(6).reshape(3, 2), target=np.arange(3))
+    >>> dataset.data[:2].tolist(), dataset["target"][:2].tolist()
+    ([[0, 1], [2, 3]], [0, 1])
+    >>> dataset[:2]
+    Traceback (most recent call last):
+    ...
+    TypeError: A dataset Bunch is indexed by field name ('data', 'target'), ...
+    """
+
+    def __getitem__(self, key):
+        if not isinstance(key, str):
+            raise TypeError(self._slicing_message(key))
+        return super().__getitem__(key)
+
+    def _slicing_message(self, key):
+        fields = ", ".join(repr(name) for name in self)
+        if "data" in self:
+            hint = (
+                "Slice its arrays instead, e.g. dataset.data[:10] and "
+                "dataset.target[:10], or call the loader with return_X_y=True "
+                "to get (data, target)."
+            )
+        else:
+            arrays = [name for name, value in self.items() if hasattr(value, "ndim")]
+            first = arrays[0] if arrays else next(iter(self), "field")
+            hint = f"Slice its arrays instead, e.g. dataset.{first}[:10]."
+        return (
+            f"A dataset Bunch is indexed by field name ({fields}), not by "
+            f"{key!r}. {hint}"
+        )

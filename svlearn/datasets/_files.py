@@ -5,7 +5,8 @@
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import Bunch
+
+from ._base import DatasetBunch
 
 __all__ = ["load_matrices"]
 
@@ -93,4 +94,4 @@ def load_matrices(path, *, key="X", target_key="y", mmap_mode=None, return_X_y=F
         )
     if return_X_y:
         return data, target
-    return Bunch(data=data, target=target, filename=str(path))
+    return DatasetBunch(data=data, target=target, filename=str(path))

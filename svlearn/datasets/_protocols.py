@@ -2,33 +2,39 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The SV-Learn paper's train/test protocols for CIFAR-10 and Spambase."""
 
-import numbers
+import os
+from numbers import Real
 
 import numpy as np
-from sklearn.utils import Bunch, check_array, check_random_state
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._validation import POSITIVE_INT
 from .._windows import windows_at_offsets
+from ._base import DatasetBunch
 from ._cifar10 import load_cifar10
 from ._files import load_matrices
 from ._spambase import load_spambase
-from ._splits import _row_block_split
+from ._splits import N_BLOCKS, row_block_masks
 
 __all__ = ["cifar10_protocol", "spambase_protocol"]
 
 _WINDOW = (32, 32)
+_PATH = [str, os.PathLike, None]
 
 
-def _check_test_size(test_size):
-    if (
-        not isinstance(test_size, numbers.Real)
-        or isinstance(test_size, bool)
-        or not 0 < test_size < 1
-    ):
-        raise ValueError(
-            f"test_size must be a float in (0, 1), got {test_size!r} instead."
-        )
-
-
+@validate_params(
+    {
+        "path": _PATH,
+        "n_test": [POSITIVE_INT, None],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "data_home": _PATH,
+        "download": ["boolean"],
+        "dtype": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
 def cifar10_protocol(
     *,
     path=None,
@@ -122,7 +128,7 @@ def cifar10_protocol(
             )
         train = load_cifar10(subset="train", data_home=data_home, download=download)
         test = load_cifar10(subset="test", data_home=data_home, download=download)
-        return Bunch(
+        return DatasetBunch(
             X_train=train.data.astype(dtype, copy=False),
             X_test=test.data.astype(dtype, copy=False),
             target_train=train.target,
@@ -137,17 +143,29 @@ def cifar10_protocol(
             f"from {str(path)!r}."
         )
     n_test = 10_000 if n_test is None else n_test
-    return _hold_out(images, target, n_test, shuffle, random_state, dtype)
+    return hold_out(images, target, n_test, shuffle, random_state, dtype)
 
 
-def _hold_out(images, target, n_test, shuffle=False, random_state=None, dtype=None):
+@validate_params(
+    {
+        "images": ["array-like"],
+        "target": ["array-like", None],
+        "n_test": [POSITIVE_INT],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "dtype": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
+def hold_out(images, target, n_test, shuffle=False, random_state=None, dtype=None):
     """Split a 3-D stack: the last ``n_test`` matrices (or random ones) test.
 
     Used by :func:`cifar10_protocol` on a file and by ``svlearn reproduce`` on
-    a user's stack of matrices.
+    a user's stack of matrices. ``n_test`` must leave at least one training
+    matrix.
     """
     n_images = len(images)
-    if not isinstance(n_test, numbers.Integral) or not 0 < n_test < n_images:
+    if n_test >= n_images:
         raise ValueError(
             f"n_test must be an int between 1 and n_images - 1 = {n_images - 1}, "
             f"got {n_test!r} instead."
@@ -160,7 +178,7 @@ def _hold_out(images, target, n_test, shuffle=False, random_state=None, dtype=No
         test_idx = np.arange(n_images - n_test, n_images)
     flat = images.reshape(n_images, -1)
     dtype = flat.dtype if dtype is None else dtype
-    return Bunch(
+    return DatasetBunch(
         X_train=flat[train_idx].astype(dtype, copy=False),
         X_test=flat[test_idx].astype(dtype, copy=False),
         target_train=None if target is None else target[train_idx],
@@ -187,6 +205,19 @@ def _spambase_offsets(n_rows, n_cols, window_shape):
     return np.repeat(np.arange(n_r), n_c), np.tile(np.arange(n_c), n_r)
 
 
+@validate_params(
+    {
+        "matrix": ["array-like", None],
+        "split": [StrOptions({"random", "row_blocks"})],
+        "test_size": [Interval(Real, 0, 1, closed="neither")],
+        "n_blocks": [N_BLOCKS],
+        "random_state": ["random_state"],
+        "data_home": _PATH,
+        "download": ["boolean"],
+        "dtype": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
 def spambase_protocol(
     matrix=None,
     *,
@@ -228,8 +259,8 @@ def spambase_protocol(
         blocks (``"row_blocks"``) held out for testing.
 
     n_blocks : int, default=20
-        Number of contiguous row blocks for ``split="row_blocks"``; each must
-        have at least 32 rows. Ignored for ``"random"``.
+        Number of contiguous row blocks for ``split="row_blocks"``, at least
+        2; each must have at least 32 rows. Not used by ``"random"``.
 
     random_state : int, RandomState instance or None, default=None
         Determines the split and the (random) order of the windows in each
@@ -280,11 +311,6 @@ def spambase_protocol(
     >>> len(blocks.X_train) + len(blocks.X_test) < 123363
     True
     """
-    if split not in ("random", "row_blocks"):
-        raise ValueError(
-            f"split must be 'random' or 'row_blocks', got {split!r} instead."
-        )
-    _check_test_size(test_size)
     if matrix is None:
         matrix = load_spambase(data_home=data_home, download=download).matrix
     matrix = check_array(matrix, dtype="numeric", input_name="matrix")
@@ -298,7 +324,7 @@ def spambase_protocol(
         order = rng.permutation(n_windows)
         test_idx, train_idx = order[:n_test], order[n_test:]
     else:
-        is_train, is_test = _row_block_split(
+        is_train, is_test = row_block_masks(
             matrix.shape[0], rows, _WINDOW[0], test_size, n_blocks, rng
         )
         train_idx = rng.permutation(np.flatnonzero(is_train))
@@ -307,7 +333,7 @@ def spambase_protocol(
     def windows(idx):
         return windows_at_offsets(matrix, rows[idx], cols[idx], _WINDOW, dtype=dtype)
 
-    return Bunch(
+    return DatasetBunch(
         X_train=windows(train_idx),
         X_test=windows(test_idx),
         origins_train=np.column_stack([rows[train_idx], cols[train_idx]]),

@@ -4,10 +4,9 @@
 
 import numpy as np
 from sklearn.datasets import load_sample_images
-from sklearn.utils import Bunch
 
 from .._windows import extract_windows
-from ._base import _to_gray
+from ._base import DatasetBunch, to_gray
 
 __all__ = ["load_sample_windows"]
 
@@ -78,13 +77,13 @@ def load_sample_windows(*, window_shape=(32, 32), strides=(8, 8)):
         str(name).replace("\\", "/").rsplit("/", 1)[-1] for name in sample.filenames
     ]
     order = [names.index("china.jpg"), names.index("flower.jpg")]
-    images = [_to_gray(sample.images[i]) for i in order]
+    images = [to_gray(sample.images[i]) for i in order]
     splits = [
         extract_windows(image, window_shape, strides=strides, return_origins=True)
         for image in images
     ]
     (X_train, o_train), (X_test, o_test) = splits
-    return Bunch(
+    return DatasetBunch(
         X_train=X_train,
         X_test=X_test,
         origins_train=np.ascontiguousarray(o_train[:, 1:]),

@@ -3,7 +3,6 @@
 """UCI Spambase, the paper's tabular data set."""
 
 import numpy as np
-from sklearn.utils import Bunch
 
 from . import _base
 
@@ -94,7 +93,7 @@ def load_spambase(*, data_home=None, download=True, return_X_y=False):
     >>> spam.matrix.shape  # doctest: +SKIP
     (4601, 58)
     """
-    path = _base._find_or_fetch(
+    path = _base.find_or_fetch(
         data_home=data_home,
         candidates=[_FILENAME],
         filename=_FILENAME,
@@ -110,4 +109,4 @@ def load_spambase(*, data_home=None, download=True, return_X_y=False):
     data, target = matrix[:, :-1], matrix[:, -1].astype(np.int64)
     if return_X_y:
         return data, target
-    return Bunch(data=data, target=target, matrix=matrix, DESCR=_DESCR)
+    return _base.DatasetBunch(data=data, target=target, matrix=matrix, DESCR=_DESCR)

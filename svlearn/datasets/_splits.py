@@ -5,26 +5,28 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import Bunch, check_array, check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from .._validation import NonBoolInterval
-from .._windows import _SIZE_PAIR, _positive_pairs, windows_at_offsets
+from .._windows import SIZE_PAIR, positive_pairs, windows_at_offsets
+from ._base import DatasetBunch
 
 __all__ = ["row_block_window_split"]
 
+# At least two blocks, so that each side gets one; shared with the protocols.
+N_BLOCKS = NonBoolInterval(Integral, 2, None, closed="left")
 
-def _row_block_split(n_rows, rows, window_rows, test_size, n_blocks, rng):
+
+def row_block_masks(n_rows, rows, window_rows, test_size, n_blocks, rng):
     """Boolean masks (train, test) over windows, from whole row blocks.
 
     Rows are cut into ``n_blocks`` contiguous blocks and a random
     ``test_size`` share of the blocks is held out. A window is a test window if
     all its rows are held out, a training window if none is, and is dropped
-    otherwise, so no entry of the matrix is in both sets.
+    otherwise, so no entry of the matrix is in both sets. The callers have
+    validated ``n_blocks`` (an int >= 2) and ``test_size`` (in (0, 1)).
     """
-    # spambase_protocol validates by hand, so its n_blocks is checked here.
-    if not isinstance(n_blocks, Integral) or isinstance(n_blocks, bool) or n_blocks < 2:
-        raise ValueError(f"n_blocks must be an int >= 2, got {n_blocks!r} instead.")
     if n_rows // n_blocks < window_rows:
         raise ValueError(
             f"n_blocks={n_blocks} is too many for a matrix with {n_rows} rows: "
@@ -45,10 +47,10 @@ def _row_block_split(n_rows, rows, window_rows, test_size, n_blocks, rng):
 @validate_params(
     {
         "matrix": ["array-like"],
-        "window_shape": _SIZE_PAIR,
-        "strides": _SIZE_PAIR,
+        "window_shape": SIZE_PAIR,
+        "strides": SIZE_PAIR,
         "test_size": [Interval(Real, 0, 1, closed="neither")],
-        "n_blocks": [NonBoolInterval(Integral, 2, None, closed="left")],
+        "n_blocks": [N_BLOCKS],
         "random_state": ["random_state"],
         "dtype": "no_validation",
     },
@@ -139,7 +141,7 @@ def row_block_window_split(
     >>> np.unique(split.origins_test[:, 0])  # rows 20-29 are held out
     array([20, 21, 22, 23, 24, 25, 26])
     """
-    (m, n), (sr, sc) = _positive_pairs(window_shape=window_shape, strides=strides)
+    (m, n), (sr, sc) = positive_pairs(window_shape=window_shape, strides=strides)
     matrix = check_array(matrix, dtype="numeric", input_name="matrix")
     n_rows, n_cols = matrix.shape
     if m > n_rows or n > n_cols:
@@ -152,12 +154,12 @@ def row_block_window_split(
     rows = np.repeat(row_offsets, len(col_offsets))
     cols = np.tile(col_offsets, len(row_offsets))
     rng = check_random_state(random_state)
-    is_train, is_test = _row_block_split(n_rows, rows, m, test_size, n_blocks, rng)
+    is_train, is_test = row_block_masks(n_rows, rows, m, test_size, n_blocks, rng)
 
     def windows(mask):
         return windows_at_offsets(matrix, rows[mask], cols[mask], (m, n), dtype)
 
-    return Bunch(
+    return DatasetBunch(
         X_train=windows(is_train),
         X_test=windows(is_test),
         origins_train=np.column_stack([rows[is_train], cols[is_train]]),
