@@ -2,8 +2,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Zero-learning baselines that any learned singular-value model must beat."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
@@ -13,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseSpectrumRegressor
 from ._linalg import frobenius_norms
 from ._recording import record_prediction_input
-from ._validation import NonBoolInterval
+from ._validation import NON_NEGATIVE_INT, POSITIVE_INT
 
 
 class MeanSpectrumRegressor(BaseSpectrumRegressor):
@@ -80,8 +78,8 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
     _parameter_constraints = {
         "matrix_shape": [tuple, list, None],
         "scaling": [StrOptions({"none", "frobenius", "power", "subspace"})],
-        "n_components": [NonBoolInterval(Integral, 1, None, closed="left")],
-        "n_iter": [NonBoolInterval(Integral, 0, None, closed="left")],
+        "n_components": [POSITIVE_INT],
+        "n_iter": [NON_NEGATIVE_INT],
     }
 
     def __init__(

@@ -91,7 +91,7 @@ def _parser():
         "--data-home",
         metavar="DIR",
         help=(
-            "folder holding (or receiving) cifar-10-python.tar.gz or "
+            "folder holding (or receiving) cifar-10-binary.tar.gz or "
             "spambase.data; default: scikit-learn's data home"
         ),
     )

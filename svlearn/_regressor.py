@@ -10,7 +10,7 @@ contract, ``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -24,11 +24,9 @@ from ._lean import ritz_plan
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
 from ._mlp import _ACTIVATIONS, PREDICT_CHUNK, equivariant_spectra, to_tensor
 from ._recording import record_prediction_input
-from ._validation import NonBoolInterval, check_targets
+from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
 from .metrics import nmse_per_matrix
 
-_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
-_NON_NEGATIVE_INT = NonBoolInterval(Integral, 0, None, closed="left")
 # Most matrices that predict sends through the float64 numpy forward pass of
 # the "ritz" head (svlearn._lean) instead of validation and torch. Measured on
 # 32x32 matrices, one thread (benchmarks/bench_small_batch.py; the same two
@@ -205,28 +203,28 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         "matrix_shape": [tuple, list, None],
         "hidden_layer_sizes": [
             "array-like",
-            _POSITIVE_INT,
+            POSITIVE_INT,
         ],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "head": [StrOptions({"ritz", "subspace", "frobenius", "raw"})],
-        "n_components": [_POSITIVE_INT],
-        "n_iter": [_NON_NEGATIVE_INT],
+        "n_components": [POSITIVE_INT],
+        "n_iter": [NON_NEGATIVE_INT],
         "loss": [StrOptions(set(_training.LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [_POSITIVE_INT],
+        "batch_size": [POSITIVE_INT],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions(set(_training.SCHEDULES))],
-        "max_iter": [_POSITIVE_INT],
+        "max_iter": [POSITIVE_INT],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [_POSITIVE_INT],
+        "n_iter_no_change": [POSITIVE_INT],
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         # Which strings torch parses is checked in fit (sklearn's constraint
         # types cannot express it).
         "device": [str, torch.device],
-        "verbose": [_NON_NEGATIVE_INT],
+        "verbose": [NON_NEGATIVE_INT],
         "warm_start": ["boolean"],
         "calibration_fraction": [Interval(Real, 0, 1, closed="left")],
         "coverage": [Interval(Real, 0, 1, closed="neither")],

@@ -3,7 +3,6 @@
 """SVD-LIGHT (Algorithm 1 of the SV-Learn paper) and rank-k reconstruction."""
 
 import zlib
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import (
@@ -19,13 +18,12 @@ from sklearn.utils._param_validation import HasMethods, StrOptions, validate_par
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import (
-    NonBoolInterval,
+    POSITIVE_INT,
     check_matrix_stack,
     flatten_matrices,
     matrix_shape_of,
 )
 
-_POSITIVE_INT = NonBoolInterval(Integral, 1, None, closed="left")
 # resolve_matrix_shape checks the entries of a given shape.
 _MATRIX_SHAPE = [tuple, list, None]
 
@@ -48,7 +46,7 @@ def _check_k_fits(k, shape):
     {
         "X": ["array-like"],
         "singular_values": ["array-like"],
-        "k": [_POSITIVE_INT],
+        "k": [POSITIVE_INT],
         "matrix_shape": _MATRIX_SHAPE,
     },
     prefer_skip_nested_validation=True,
@@ -281,7 +279,7 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "k": [_POSITIVE_INT],
+        "k": [POSITIVE_INT],
         "regressor": [HasMethods(["predict"]), None],
         "matrix_shape": _MATRIX_SHAPE,
         "method": [StrOptions({"faithful", "aligned", "projection"})],
