@@ -9,15 +9,17 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-from svlearn import MeanSpectrumRegressor, singular_values
+from svlearn import MatrixWindowTransformer, MeanSpectrumRegressor, singular_values
 from svlearn.metrics import (
     log_spectral_distance,
     log_spectral_distance_per_matrix,
     log_spectral_distance_scorer,
     nmse,
+    nmse_scorer,
     relative_error_per_index,
     relative_errors,
     worst_index_relative_error,
@@ -227,3 +229,51 @@ def test_scorers_in_a_search_prefer_the_better_model(matrices):
     # Scaling by the exact norm must beat the plain mean spectrum.
     assert search.best_params_ == {"scaling": "frobenius"}
     assert set(search.cv_results_) >= {"mean_test_worst", "mean_test_lsd"}
+
+
+def test_multimetric_scoring_without_y_gives_each_scorer_the_windows_truth():
+    # sklearn predicts once and hands the cached prediction to every scorer;
+    # the truth is the exact spectra of the windows reaching the regressor.
+    rng = np.random.RandomState(0)
+    images = (rng.rand(6, 16, 2) @ rng.rand(6, 2, 16)).astype(np.float32)
+    window = dict(window_shape=(8, 8), strides=4)
+
+    def pipeline():
+        return make_pipeline(
+            MatrixWindowTransformer(**window),
+            MeanSpectrumRegressor(scaling="frobenius"),
+        )
+
+    result = cross_validate(
+        pipeline(),
+        images,
+        scoring={
+            "nmse": nmse_scorer,
+            "worst": worst_index_relative_error_scorer,
+            "lsd": log_spectral_distance_scorer,
+        },
+        cv=KFold(2),
+    )
+    for k, (train, test) in enumerate(KFold(2).split(images)):
+        pipe = pipeline().fit(images[train])
+        windows = MatrixWindowTransformer(**window).transform(images[test])
+        truth = singular_values(windows, matrix_shape=(8, 8))
+        pred = pipe.predict(images[test])
+        assert result["test_worst"][k] == pytest.approx(
+            -worst_index_relative_error(truth, pred)
+        )
+        assert result["test_lsd"][k] == pytest.approx(
+            -log_spectral_distance(truth, pred)
+        )
+
+
+def test_scorer_sample_weight(matrices):
+    reg = MeanSpectrumRegressor(scaling="frobenius").fit(matrices)
+    y = singular_values(matrices)
+    w = np.linspace(0.0, 1.0, len(matrices))
+    assert log_spectral_distance_scorer(reg, matrices, sample_weight=w) == (
+        pytest.approx(-log_spectral_distance(y, reg.predict(matrices), sample_weight=w))
+    )
+    # A quantile over weighted matrices is not defined here: refused by name.
+    with pytest.raises(TypeError, match="sample_weight"):
+        worst_index_relative_error_scorer(reg, matrices, sample_weight=w)
