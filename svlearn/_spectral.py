@@ -248,7 +248,10 @@ def numerical_rank(singular_values, *, rtol=None, tol=None, matrix_shape=None):
     if matrix_shape is not None:
         if (
             len(matrix_shape) != 2
-            or not all(isinstance(d, Integral) and d > 0 for d in matrix_shape)
+            or not all(
+                isinstance(d, Integral) and not isinstance(d, bool) and d > 0
+                for d in matrix_shape
+            )
             or min(matrix_shape) < n_values
         ):
             raise ValueError(

@@ -9,6 +9,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -277,3 +280,48 @@ def test_scorer_sample_weight(matrices):
     # A quantile over weighted matrices is not defined here: refused by name.
     with pytest.raises(TypeError, match="sample_weight"):
         worst_index_relative_error_scorer(reg, matrices, sample_weight=w)
+
+
+# Pairs of stacks of 1-5 spectra of 1-6 values, zeros included.
+def _pairs():
+    values = st.one_of(st.just(0.0), st.floats(1e-3, 1e3))
+    return st.tuples(st.integers(1, 5), st.integers(1, 6)).flatmap(
+        lambda shape: st.tuples(
+            arrays(np.float64, shape, elements=values),
+            arrays(np.float64, shape, elements=values),
+        )
+    )
+
+
+PROPERTY = settings(max_examples=100, deadline=None)
+
+
+@PROPERTY
+@given(_pairs(), st.floats(1e-6, 1e6))
+def test_metrics_do_not_depend_on_the_units(pair, c):
+    y_true, y_pred = pair
+    np.testing.assert_allclose(
+        relative_errors(c * y_true, c * y_pred),
+        relative_errors(y_true, y_pred),
+        rtol=1e-9,
+    )
+    np.testing.assert_allclose(
+        log_spectral_distance_per_matrix(c * y_true, c * y_pred),
+        log_spectral_distance_per_matrix(y_true, y_pred),
+        rtol=1e-9,
+        atol=1e-9,
+    )
+
+
+@PROPERTY
+@given(_pairs(), st.floats(0.0, 1.0))
+def test_quantiles_are_numpys_and_an_exact_prediction_scores_zero(pair, q):
+    y_true, y_pred = pair
+    errors = relative_errors(y_true, y_pred)
+    per_index = relative_error_per_index(y_true, y_pred, quantile=q)
+    if np.isfinite(errors).all():
+        np.testing.assert_allclose(per_index, np.quantile(errors, q, axis=0))
+    assert not np.isnan(per_index).any()
+    assert worst_index_relative_error(y_true, y_pred, quantile=q) == per_index.max()
+    assert worst_index_relative_error(y_true, y_true, quantile=q) == 0.0
+    assert log_spectral_distance(y_true, y_true) == 0.0
