@@ -24,6 +24,13 @@ _LAZY = {
     "SVDLight": "svlearn._svd",
     "reconstruct": "svlearn._svd",
     "estimate_rank": "svlearn._rank",
+    "spectral_norm": "svlearn._spectral",
+    "condition_number": "svlearn._spectral",
+    "nuclear_norm": "svlearn._spectral",
+    "schatten_norm": "svlearn._spectral",
+    "numerical_rank": "svlearn._spectral",
+    "effective_rank": "svlearn._spectral",
+    "log_abs_det": "svlearn._spectral",
     "save": "svlearn._persistence",
     "load": "svlearn._persistence",
 }

@@ -76,6 +76,49 @@ def test_spectrum_display_from_predictions(data):
     assert f"a: {mae:.3g}" in disp.ax_[2, 0].get_title()
 
 
+def test_spectrum_display_log_axis_by_default_and_linear_on_request(data):
+    X, S = data
+    default = SpectrumDisplay.from_predictions(S, S, sample_indices=[0])
+    assert [a.get_yscale() for a in default.ax_[:, 0]] == ["log", "linear"]
+    linear = SpectrumDisplay.from_predictions(
+        S, S, sample_indices=[0], scales=("linear",)
+    )
+    assert [a.get_yscale() for a in linear.ax_[:, 0]] == ["linear"]
+
+
+def _zero_tail():
+    y_true = np.array([[8.0, 2.0, 0.0]])
+    y_pred = np.array([[8.0, 0.0, -0.5]])
+    return y_true, y_pred
+
+
+def test_spectrum_display_masks_zeros_on_the_log_axis():
+    y_true, y_pred = _zero_tail()
+    disp = SpectrumDisplay.from_predictions(y_true, y_pred, sample_indices=[0])
+    (true_log, true_lin), (pred_log, pred_lin) = disp.lines_.values()
+    # Log row: non-positive values become gaps; linear row: drawn as they are.
+    np.testing.assert_array_equal(true_log.get_ydata(), [8.0, 2.0, np.nan])
+    np.testing.assert_array_equal(pred_log.get_ydata(), [8.0, np.nan, np.nan])
+    np.testing.assert_array_equal(pred_lin.get_ydata(), y_pred[0])
+    np.testing.assert_array_equal(true_lin.get_ydata(), y_true[0])
+    # The axis limits come from the positive values only.
+    low, high = disp.ax_[0, 0].get_ylim()
+    assert 0 < low < 2.0 and high > 8.0
+
+
+def test_spectrum_display_floors_zeros_at_1e6_of_sigma_1():
+    y_true, y_pred = _zero_tail()
+    disp = SpectrumDisplay.from_predictions(
+        y_true, y_pred, sample_indices=[0], scales=("log",), zeros="floor"
+    )
+    (true_log,), (pred_log,) = disp.lines_.values()
+    np.testing.assert_allclose(true_log.get_ydata(), [8.0, 2.0, 8e-6])
+    np.testing.assert_allclose(pred_log.get_ydata(), [8.0, 8e-6, 8e-6])
+    assert disp.ax_[0, 0].get_ylim()[0] <= 8e-6
+    with pytest.raises(ValueError, match="zeros must be one of"):
+        SpectrumDisplay.from_predictions(y_true, y_pred, zeros="clip")
+
+
 def test_spectrum_display_same_draw_for_same_seed(data):
     X, S = data
     one = SpectrumDisplay.from_predictions(S, S, n_samples=4, random_state=3)

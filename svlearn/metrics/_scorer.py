@@ -18,6 +18,7 @@ from sklearn.metrics._scorer import _BaseScorer
 from .._linalg import singular_values
 from .._recording import recording_prediction_inputs
 from ._regression import mae, nmse
+from ._spectrum import log_spectral_distance, worst_index_relative_error
 
 # Truth of predictions already scored, keyed by id(y_pred): sklearn's
 # multi-metric scoring calls predict once and hands the cached y_pred to each
@@ -164,4 +165,28 @@ Examples
 >>> from svlearn.metrics import mae_scorer
 >>> mae_scorer
 SpectrumScorer(mae, greater_is_better=False)
+"""
+worst_index_relative_error_scorer = SpectrumScorer(worst_index_relative_error)
+worst_index_relative_error_scorer.__doc__ = """Scorer for the negated
+:func:`svlearn.metrics.worst_index_relative_error`.
+
+Works as :data:`nmse_scorer`, at the default median over matrices, except
+that it takes no ``sample_weight``.
+
+Examples
+--------
+>>> from svlearn.metrics import worst_index_relative_error_scorer
+>>> worst_index_relative_error_scorer
+SpectrumScorer(worst_index_relative_error, greater_is_better=False)
+"""
+log_spectral_distance_scorer = SpectrumScorer(log_spectral_distance)
+log_spectral_distance_scorer.__doc__ = """Scorer for the negated log-spectral distance.
+
+See :func:`svlearn.metrics.log_spectral_distance`; works as :data:`nmse_scorer`.
+
+Examples
+--------
+>>> from svlearn.metrics import log_spectral_distance_scorer
+>>> log_spectral_distance_scorer
+SpectrumScorer(log_spectral_distance, greater_is_better=False)
 """

@@ -8,6 +8,22 @@ from .._linalg import singular_values
 from ._base import _axes_grid, _matrix_stack, _named, _pyplot, _sample_indices
 
 _SCALES = ("log", "linear")
+_ZEROS = ("mask", "floor")
+# Relative to sigma_1: where zeros="floor" draws values a log axis cannot show,
+# the default floor of svlearn.metrics.relative_errors.
+_LOG_FLOOR = 1e-6
+
+
+def _drawn(y, scale, zeros, top):
+    """``y`` as drawn on ``scale``: on a log axis, non-positive values are
+    masked or floored at ``_LOG_FLOOR * top``."""
+    if scale == "linear":
+        return y
+    if zeros == "floor" and top > 0:
+        return np.maximum(y, _LOG_FLOOR * top)
+    # NaN breaks the line: matplotlib would otherwise clip the value to a tiny
+    # positive number and draw a spike off the bottom of the axes.
+    return np.where(y > 0, y, np.nan)
 
 
 class SpectrumDisplay:
@@ -61,7 +77,9 @@ class SpectrumDisplay:
         self.matrices = matrices
         self.sample_indices = sample_indices
 
-    def plot(self, *, ax=None, scales=_SCALES, show_matrices=True, cmap="gray"):
+    def plot(
+        self, *, ax=None, scales=_SCALES, zeros="mask", show_matrices=True, cmap="gray"
+    ):
         """Draw the spectra, and the matrices below them.
 
         Parameters
@@ -71,8 +89,18 @@ class SpectrumDisplay:
             ``len(scales)`` plus one when matrices are shown. ``None`` makes
             a new figure.
         scales : tuple of {"log", "linear"}, default=("log", "linear")
-            One row of spectra per scale. On the log scale, zero singular
-            values (exact or predicted) are left out of the line.
+            One row of spectra per scale. The default is the paper's layout,
+            the log scale on top: it shows the small values that a linear
+            axis squeezes against zero. ``("linear",)`` turns it off,
+            ``("log",)`` keeps only it.
+        zeros : {"mask", "floor"}, default="mask"
+            How values that a log axis cannot show (zero or negative, true or
+            predicted) are drawn on it: ``"mask"`` leaves them out (a gap in
+            the line); ``"floor"`` draws every value below ``1e-6 * sigma_1``
+            of the matrix (the floor of :func:`svlearn.metrics.relative_errors`;
+            rounding-level values of a rank-deficient matrix included) at that
+            floor, so that a value predicted as 0 shows as a point at the
+            bottom. The linear scale draws all values as they are.
         show_matrices : bool, default=True
             Draw the matrices (with each model's MAE) in a last row.
         cmap : str, default="gray"
@@ -88,6 +116,8 @@ class SpectrumDisplay:
             raise ValueError(
                 f"scales must be a non-empty tuple of {_SCALES}; got {scales!r}."
             )
+        if zeros not in _ZEROS:
+            raise ValueError(f"zeros must be one of {_ZEROS}; got zeros={zeros!r}.")
         plt = _pyplot("SpectrumDisplay.plot")
         y_true = np.asarray(self.y_true, dtype=np.float64)
         preds = _named(self.y_pred, "predicted")
@@ -105,12 +135,23 @@ class SpectrumDisplay:
         for col, label in enumerate(labels):
             for row, scale in enumerate(scales):
                 a = axes[row, col]
+                top = y_true[col].max()
                 self.lines_["true"] += a.plot(
-                    index, y_true[col], "k-o", ms=3, lw=1.5, label="true"
+                    index,
+                    _drawn(y_true[col], scale, zeros, top),
+                    "k-o",
+                    ms=3,
+                    lw=1.5,
+                    label="true",
                 )
                 for name, y in preds.items():
                     self.lines_[name] += a.plot(
-                        index, y[col], "--", marker=".", lw=1.2, label=name
+                        index,
+                        _drawn(y[col], scale, zeros, top),
+                        "--",
+                        marker=".",
+                        lw=1.2,
+                        label=name,
                     )
                 a.set_yscale(scale)
                 a.set_xlabel("index")
@@ -144,6 +185,7 @@ class SpectrumDisplay:
         name="predicted",
         ax=None,
         scales=_SCALES,
+        zeros="mask",
         show_matrices=True,
         cmap="gray",
     ):
@@ -169,7 +211,7 @@ class SpectrumDisplay:
             Seeds the random choice of matrices.
         name : str, default="predicted"
             Legend label of ``y_pred`` when it is an array.
-        ax, scales, show_matrices, cmap
+        ax, scales, zeros, show_matrices, cmap
             See :meth:`plot`.
 
         Returns
@@ -200,7 +242,9 @@ class SpectrumDisplay:
             matrices=matrices,
             sample_indices=idx,
         )
-        return disp.plot(ax=ax, scales=scales, show_matrices=show_matrices, cmap=cmap)
+        return disp.plot(
+            ax=ax, scales=scales, zeros=zeros, show_matrices=show_matrices, cmap=cmap
+        )
 
     @classmethod
     def from_estimator(
@@ -215,6 +259,7 @@ class SpectrumDisplay:
         name=None,
         ax=None,
         scales=_SCALES,
+        zeros="mask",
         show_matrices=True,
         cmap="gray",
     ):
@@ -233,7 +278,7 @@ class SpectrumDisplay:
             estimator's ``matrix_shape_``.
         name : str, default=None
             Legend label; ``None`` uses the estimator's class name.
-        n_samples, sample_indices, random_state, ax, scales, show_matrices, cmap
+        n_samples, sample_indices, random_state, ax, scales, zeros, show_matrices, cmap
             See :meth:`from_predictions`.
 
         Returns
@@ -254,4 +299,6 @@ class SpectrumDisplay:
             matrices=shown,
             sample_indices=idx,
         )
-        return disp.plot(ax=ax, scales=scales, show_matrices=show_matrices, cmap=cmap)
+        return disp.plot(
+            ax=ax, scales=scales, zeros=zeros, show_matrices=show_matrices, cmap=cmap
+        )
