@@ -2,23 +2,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Fill the marked tables and values of README.md and docs/*.md from JSON.
 
-Two markers, whose contents are rewritten and never typed by hand:
-
-* ``<!-- table: bench_x/name -->...<!-- /table -->`` holds
-  ``bench_x.tables(json)[name]``, the table ``name`` that the benchmark
-  ``benchmarks/bench_x.py`` builds from its JSON ``benchmarks/results/bench_x.json``;
-  ``bench_x/meta`` is the source line of that JSON (command, commit, versions);
-  ``reports/name`` is a table of ``benchmarks/_reports.py``, built from every
-  ``svlearn reproduce`` report in ``docs/results/<run>/report.json``.
-* ``<!-- value: SOURCE/a/b/0|.3g -->...<!-- /value -->`` holds one measured
-  value of a JSON inside prose: a path through dicts and lists (an element of
-  a list by index or by its ``"label"``), then a format spec, or ``%`` and a
-  spec for a percentage (``%.3g`` writes 0.000335 as ``0.0335%``). SOURCE is
-  ``bench_x`` or ``report:RUN`` (``docs/results/RUN/report.json``).
-
-Markers inside code (fenced blocks, inline spans) are quoted, not rendered.
-``python benchmarks/run_all.py --render-only`` rewrites the files and
-``--check`` fails when one is out of date with its JSON.
+``<!-- table: bench_x/name -->...<!-- /table -->`` holds
+``bench_x.tables(json)[name]``, built by ``benchmarks/bench_x.py`` from its
+``benchmarks/results/bench_x.json`` (``bench_x/meta``: where that JSON comes
+from; ``reports/name``: a table of ``_reports.py``, from every
+``docs/results/<run>/report.json``). ``<!-- value: SOURCE/a/0/b|.3g -->...<!--
+/value -->`` holds one measured value in prose: a path through dicts and lists
+(an element by index or by its ``"label"``) and a format spec, or ``%`` and a
+spec for a percentage; SOURCE is ``bench_x`` or ``report:RUN``. Markers in code
+are quoted, not rendered. See docs/numbers.md.
 """
 
 import importlib
@@ -28,8 +20,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-RESULTS = HERE / "results"
+ROOT, RESULTS = HERE.parent, HERE / "results"
 REPORTS = ROOT / "docs" / "results"
 # The benchmarks and this checkout's svlearn, as run_all.py gives the benchmarks.
 sys.path[:0] = [str(HERE), str(ROOT)]
@@ -43,30 +34,22 @@ class RenderError(ValueError):
     """A marker that names an unknown table, file or JSON path."""
 
 
-def source_path(name, results_dir=RESULTS):
-    """The JSON behind a source ``name``; ``results_dir`` may list folders."""
-    if name.startswith("report:"):
-        return REPORTS / name.split(":", 1)[1] / "report.json"
-    dirs = [results_dir] if isinstance(results_dir, (str, Path)) else results_dir
-    paths = [Path(d) / f"{name}.json" for d in dirs]
-    return next((p for p in paths if p.is_file()), paths[-1])
-
-
-def _loader(results_dir):
-    cache = {}
-
+def _loader(results_dirs):
     def load(name):
         if name == "reports":
-            paths = sorted(REPORTS.glob("*/report.json"))
-            return {p.parent.name: load(f"report:{p.parent.name}") for p in paths}
-        if name not in cache:
-            path = source_path(name, results_dir)
-            if not path.is_file():
-                raise RenderError(f"no JSON for {name!r}: {path} does not exist")
-            cache[name] = json.loads(path.read_text())
-        return cache[name]
+            runs = sorted(p.parent.name for p in REPORTS.glob("*/report.json"))
+            return {run: load(f"report:{run}") for run in runs}
+        if name.startswith("report:"):
+            paths = [REPORTS / name[len("report:") :] / "report.json"]
+        else:  # the first folder that has it (--quick's in front of the committed)
+            paths = [Path(d) / f"{name}.json" for d in results_dirs]
+        path = next((p for p in paths if p.is_file()), None)
+        if path is None:
+            raise RenderError(f"no JSON for {name!r}: {paths[-1]} does not exist")
+        return json.loads(path.read_text())
 
-    return load
+    cache = {}
+    return lambda name: cache.get(name) or cache.setdefault(name, load(name))
 
 
 def lookup(data, keys):
@@ -88,17 +71,17 @@ def _render_marker(kind, spec, load):
         path, _, fmt = spec.partition("|")
         name, *keys = path.strip().split("/")
         value, fmt = lookup(load(name), keys), fmt.strip()
-        if fmt.startswith("%"):
+        if fmt.startswith("%"):  # a percentage with significant digits
             return format(100 * value, fmt[1:]) + "%"
         return format(value, fmt)
     name, _, table = spec.partition("/")
     if table == "meta":
-        return "\n" + source_line(load(name)) + "\n"
+        return f"\n{source_line(load(name))}\n"
     module = importlib.import_module("_reports" if name == "reports" else name)
     tables = module.tables(load(name))
     if table not in tables:
         raise RenderError(f"unknown table {spec!r}; {name} has {sorted(tables)}")
-    return "\n" + tables[table] + "\n"
+    return f"\n{tables[table]}\n"
 
 
 def mask_code(text):
@@ -117,19 +100,20 @@ def _unmask(text, pieces):
 
 
 def render_text(text, results_dir=RESULTS, where="<text>"):
-    """Return ``text`` with every marker's contents regenerated."""
-    load = _loader(results_dir)
-    text, pieces = mask_code(text)
+    """Return ``text`` with every marker's contents regenerated.
+
+    ``results_dir`` is a folder of JSON, or a list of folders searched in order.
+    """
+    dirs = [results_dir] if isinstance(results_dir, (str, Path)) else results_dir
+    load, (text, pieces) = _loader(dirs), mask_code(text)
 
     def replace(match):
         kind, spec = match[1], match[2]
         line = _unmask(text[: match.start()], pieces).count("\n") + 1
         # CommonMark reads a line that starts with "<!--" as an HTML block,
         # which would cut the sentence around a value in two.
-        if kind == "value":
-            before = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
-            if not before.strip():
-                raise RenderError(f"{where}:{line}: a value must not start a line")
+        if kind == "value" and not text[: match.start()].rsplit("\n", 1)[-1].strip():
+            raise RenderError(f"{where}:{line}: a value marker must not start a line")
         try:
             body = _render_marker(kind, spec.strip(), load)
         except (RenderError, ImportError, LookupError, ValueError, TypeError) as exc:
@@ -145,7 +129,7 @@ def documents(root=ROOT):
 
 
 def render_files(paths=None, results_dir=RESULTS, check=False):
-    """Rewrite the marked parts of ``paths``; return the files that changed.
+    """Rewrite the marked parts of ``paths`` (all documents); return those changed.
 
     With ``check=True`` nothing is written: the returned files are those whose
     numbers differ from their JSON.
