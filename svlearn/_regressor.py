@@ -856,6 +856,8 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         score : float
+            :func:`~sklearn.metrics.r2_score` of ``predict(X)`` against ``y``,
+            averaged uniformly over the singular values.
         """
         if y is None:
             check_is_fitted(self)
@@ -932,6 +934,11 @@ def paper_regressor(**params):
     Returns
     -------
     regressor : SingularValueRegressor
+        An unfitted regressor with the paper's settings and ``params``.
+
+    See Also
+    --------
+    SingularValueRegressor : The estimator it configures, svlearn's default.
 
     Examples
     --------
