@@ -37,6 +37,7 @@ from svlearn import (
 from svlearn.metrics import mae, nmse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown, pm  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,6 +307,25 @@ def _plot(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def tables(result):
+    """The Markdown table of a result: one row per configuration (``rows``)."""
+    rows = [
+        [
+            r["label"],
+            r["lever"],
+            pm(r["nmse_pct"], r.get("nmse_pct_std", 0.0), ".4f"),
+            pm(r["mae"], r.get("mae_std", 0.0), ".2f"),
+            f"{r['nmse_pct_transposed']:.4f}" if "nmse_pct_transposed" in r else "0",
+            f"{1e6 / r['matrices_per_s']:.2f}",
+            f"{r['fit_s']:.0f}" if "fit_s" in r else "-",
+        ]
+        for r in result["rows"]
+    ]
+    header = ["configuration", "lever", "NMSE %", "MAE", "NMSE % on A^T"]
+    header += ["µs / matrix", "fit (s)"]
+    return {"rows": markdown(header, rows, "ll" + "r" * 5)}
 
 
 if __name__ == "__main__":

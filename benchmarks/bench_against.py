@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,11 +88,6 @@ def main(argv=None):
     for name in models:
         rows[name]["us_per_matrix"] = 1e6 * times[name] / len(X_test)
         rows[name]["speedup_vs_numpy_svd"] = times["numpy_svd"] / times[name]
-        print(
-            f"{name:>14}: NMSE {100 * rows[name]['nmse']:.4f}%  MAE "
-            f"{rows[name]['mae']:.3f}  {rows[name]['us_per_matrix']:.2f} us/matrix "
-            f"({rows[name]['speedup_vs_numpy_svd']:.1f}x numpy)"
-        )
     ratio = times["working tree"] / times[args.rev]
     print(f"working tree / {args.rev} time: {ratio:.3f}")
     result = {
@@ -102,7 +98,24 @@ def main(argv=None):
         "time_ratio_working_tree_over_rev": ratio,
     }
     Path(args.out).write_text(json.dumps(result, indent=2))
+    print(tables(result)["rows"])
     print(f"wrote {args.out}")
+
+
+def tables(result):
+    """The Markdown table of a result: both revisions side by side (``rows``)."""
+    rows = [
+        [
+            name,
+            f"{100 * r['nmse']:.4f}",
+            f"{r['mae']:.3f}",
+            f"{r['us_per_matrix']:.2f}",
+            f"{r['speedup_vs_numpy_svd']:.1f}x",
+        ]
+        for name, r in result["rows"].items()
+    ]
+    header = ["revision", "NMSE %", "MAE", "µs / matrix", "vs numpy svd"]
+    return {"rows": markdown(header, rows)}
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from svlearn._timing import interleaved_times
 from svlearn.metrics import mae_per_matrix, nmse_per_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown, pm, target_table, yes  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 BATCH = 10_000
@@ -445,6 +446,171 @@ def main(argv=None):
     Path(args.out).write_text(json.dumps(result, indent=1))
     _figure(rows, {k: v["us_1thread"] for k, v in exact.items()}, args.figure)
     print(f"wrote {args.out} and {args.figure}")
+
+
+# How the tables name each family of estimators.
+FAMILY_LABELS = {
+    "nonlearned": "non-learned",
+    "moment": "non-learned, moments",
+    "learned": "learned",
+    "previous": "previous default",
+}
+_HEADER = ["estimator", "µs, 1 thread", "µs, 2 threads", "vs numpy", "vs eigvalsh"]
+_HEADER += ["NMSE %", "p99 NMSE %", "MAE", "NMSE %, class shift"]
+
+
+def _row(r, family=True):
+    nmse = (
+        pm(r["nmse_pct"], r["nmse_pct_std"], ".4f")
+        if len(r["seeds"]) > 1
+        else f"{r['nmse_pct']:.4f}"
+    )
+    return [FAMILY_LABELS[r["family"]]] * family + [
+        r["label"],
+        f"{r['us_1thread']:.2f}",
+        f"{r['us_2thread']:.2f}",
+        f"{r['speedup_numpy_1thread']:.1f}x",
+        f"{r['speedup_eigvalsh_1thread']:.1f}x",
+        nmse,
+        f"{r['nmse_p99_pct']:.3f}",
+        f"{r['mae']:.2f}",
+        f"{r['shifted']['nmse_pct']:.4f}",
+    ]
+
+
+def targets(result):
+    """The issue's targets, judged on a result.
+
+    Returns a list of dicts with ``name``, ``value``, ``target``, ``met`` and
+    the table's ``measured`` cell; a speed target is judged on one thread
+    and ``met_note`` says whether two threads meet it too.
+    """
+    by_key = {r["key"]: r for r in result["estimators"]}
+    d = by_key[result["default"]]
+    dom = result["dominance"]
+    rival = by_key[dom["best_nonlearned_at_default_cost"]]
+    worst = dom["worst_ratio_up_to_ceiling"]
+
+    def speed(name, r, factor):
+        one, two = (r[f"speedup_{name}_{t}thread"] for t in (1, 2))
+        return {
+            "value": one,
+            "target": factor,
+            "met": one >= factor,
+            "met_note": f" (two threads: {yes(two >= factor)})",
+            "measured": f"{one:.1f}x one thread, {two:.1f}x two threads",
+        }
+
+    out = [
+        {
+            "name": "default NMSE <= 0.025 %",
+            "value": d["nmse_pct"],
+            "target": 0.025,
+            "met": d["nmse_pct"] <= 0.025,
+            "measured": pm(d["nmse_pct"], d["nmse_pct_std"], ".4f", " %"),
+        },
+        {
+            "name": "default MAE <= 6.5",
+            "value": d["mae"],
+            "target": 6.5,
+            "met": d["mae"] <= 6.5,
+            "measured": pm(d["mae"], d["mae_std"], ".2f"),
+        },
+    ]
+    for name, factor in [("numpy", 15), ("eigvalsh", 8)]:
+        target = {"name": f"default >= {factor}x {name} (batch 10,000)"}
+        out.append({**target, **speed(name, d, factor)})
+    out.append(
+        {
+            "name": "default NMSE <= 0.5x the best non-learned estimator of equal "
+            "or lower cost",
+            "value": dom["ratio_at_default_cost"],
+            "target": 0.5,
+            "met": dom["ratio_at_default_cost"] <= 0.5,
+            "measured": f"{dom['ratio_at_default_cost']:.2f}x ({rival['label']}, "
+            f"{rival['nmse_pct']:.4f} % at {rival['us']:.2f} µs)",
+        }
+    )
+    out.append(
+        {
+            "name": "learned frontier below the non-learned one from the cheapest "
+            f"learned configuration to {dom['ceiling_us']:g} µs",
+            "value": worst["ratio"],
+            "target": 1.0,
+            "met": bool(dom["learned_below_everywhere"]),
+            "measured": f"worst ratio {worst['ratio']:.2f}x at "
+            f"{worst['cost_us']:.2f} µs ({by_key[worst['learned']]['label']} "
+            f"against {by_key[worst['nonlearned']]['label']})",
+        }
+    )
+    for key, name, factor in [
+        ("fast", "fast configuration >= 30x numpy at NMSE <= 0.1 %", 30),
+        ("accurate", "accurate configuration NMSE <= 0.01 % at >= 8x numpy", 8),
+    ]:
+        r = by_key.get(result[key]) if result[key] else None
+        if r is None:
+            out.append(
+                {
+                    "name": name,
+                    "value": None,
+                    "target": factor,
+                    "met": False,
+                    "measured": "no learned configuration reaches the NMSE",
+                }
+            )
+            continue
+        target = {**speed("numpy", r, factor), "name": name}
+        target["measured"] = (
+            f"{r['label']}: {r['nmse_pct']:.4f} %, " + target["measured"]
+        )
+        out.append(target)
+    fit = result["fit_all_50000_s"]
+    out.append(
+        {
+            "name": "training on 50,000 matrices <= 2 min",
+            "value": fit,
+            "target": 120,
+            "met": fit <= 120,
+            "measured": f"{fit:.0f} s",
+        }
+    )
+    return out
+
+
+def tables(result):
+    """The Markdown tables of a result.
+
+    ``fronts`` holds the Pareto points of each family, cheapest first;
+    ``learned`` and ``nonlearned`` every estimator of those families;
+    ``exact`` the exact routes; ``issue`` the issue's table re-measured;
+    ``targets`` the issue's targets.
+    """
+    by_key = {r["key"]: r for r in result["estimators"]}
+
+    def family(*families):
+        rows = [_row(r, False) for r in result["estimators"] if r["family"] in families]
+        return markdown(_HEADER, rows)
+
+    fronts = [
+        _row(by_key[key])
+        for name in ("nonlearned", "moment", "learned")
+        for key in result["fronts"][name]
+    ]
+    issue = ["subspace_k3_q2", "nl_k3_q2", "nl_k3_q4", "nl_k4_q4", result["default"]]
+    exact = [
+        [name, f"{v['us_1thread']:.2f}", f"{v['us_2thread']:.2f}"]
+        for name, v in result["exact"].items()
+    ]
+    return {
+        "fronts": markdown(["family", *_HEADER], fronts, "ll" + "r" * 8),
+        "learned": family("learned", "previous"),
+        "nonlearned": family("nonlearned", "moment"),
+        "exact": markdown(["exact route", "µs, 1 thread", "µs, 2 threads"], exact),
+        "issue": markdown(
+            _HEADER, [_row(by_key[k], False) for k in issue if k in by_key]
+        ),
+        "targets": target_table(targets(result)),
+    }
 
 
 if __name__ == "__main__":

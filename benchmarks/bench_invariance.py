@@ -33,6 +33,7 @@ from svlearn._timing import interleaved_times
 from svlearn.metrics import mae, nmse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 SCALES = (1e-30, 1e-12, 1e-6, 1.0, 1e6, 1e12, 1e30)
@@ -144,6 +145,54 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
+
+
+def tables(result):
+    """The Markdown tables of a result: exact properties and scale deviations.
+
+    ``properties`` gives the mean ± std over the seeds, ``scales`` the worst
+    relative deviation over seeds and matrices for each scale factor.
+    """
+    runs = result["runs"]
+
+    def stat(key, scale=1.0, fmt=".4f"):
+        values = [run[key] * scale for run in runs]
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+        return f"{mean:{fmt}} ± {std:{fmt}}"
+
+    negation = max(run["max_negation_change"] for run in runs)
+    energy = max(run["energy_identity_max_rel_dev"] for run in runs)
+    ordered = all(run["ordered_and_non_negative"] for run in runs)
+    rows = [
+        ["NMSE on A (%)", stat("nmse", 100)],
+        ["NMSE on -A (%)", stat("nmse_negated", 100)],
+        ["NMSE on A^T (%)", stat("nmse_transposed", 100)],
+        ["MAE on A", stat("mae", fmt=".2f")],
+        ["MAE on -A", stat("mae_negated", fmt=".2f")],
+        ["MAE on A^T", stat("mae_transposed", fmt=".2f")],
+        ["largest change of a value under negation", f"{negation:.3g}"],
+        ["energy identity, max relative deviation", f"{energy:.1e}"],
+        ["non-negative and descending", "yes" if ordered else "NO"],
+        ["speed-up over numpy's exact SVD", stat("speedup_vs_numpy_svd", fmt=".1f")],
+        ["speed-up over eigvalsh(A^T A)", stat("speedup_vs_numpy_eigvalsh", fmt=".1f")],
+    ]
+    header = ["property (CIFAR-10 hold-out)", f"{len(runs)} seeds"]
+    dtypes = ("float32", "float64")
+    scales = [
+        [
+            key,
+            *(
+                f"{max(r['scale_max_rel_dev'][d][key] for r in runs):.1e}"
+                for d in dtypes
+            ),
+        ]
+        for key in runs[0]["scale_max_rel_dev"]["float32"]
+    ]
+    return {
+        "properties": markdown(header, rows),
+        "scales": markdown(["c", "float32 input", "float64 input"], scales),
+    }
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
+
 MB = 2**20
 
 
@@ -215,6 +218,35 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
+
+
+def tables(result):
+    """The Markdown table of a result: the cluster against in-memory predict."""
+    r = result
+    before, after = r["worker_peak_rss_mb_before"], r["worker_peak_rss_mb_after"]
+    peaks = " and ".join(f"{b:,} -> {a:,} MiB" for b, a in zip(before, after))
+    diff = r["max_relative_difference_on_part"]
+    rows = [
+        ["windows", f"{r['n_windows']:,} ({r['n_map_blocks']} tasks)"],
+        [
+            "cluster, generate + window + predict + gather",
+            f"{r['cluster_seconds']:.1f} s, "
+            f"{r['cluster_windows_per_s']:,.0f} windows/s",
+        ],
+        ["of which generating the array alone", f"{r['generate_only_seconds']} s"],
+        [
+            "in-memory `MatrixWindowTransformer` + `predict`, one "
+            f"{r['in_memory_part'][0]:,}² part, 1 process",
+            f"{r['in_memory_windows_per_s']:,.0f} windows/s",
+        ],
+        ["worker peak resident memory, before -> after", peaks],
+        ["spectra gathered in the client", f"{r['result_mb']} MiB"],
+        [
+            "largest difference on the in-memory part",
+            "0 (bit-identical)" if diff == 0 else f"{diff:.2g}",
+        ],
+    ]
+    return {"results": markdown(["measure", "value"], rows, "ll")}
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _format import markdown, pct, target_table  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 from svlearn import SingularValueRegressor  # noqa: E402
@@ -339,24 +340,8 @@ def plot(kept, path):
 
 
 def print_table(report):
-    models = report["models"]
-    print()
-    print(
-        "| test set | model | NMSE | p99 | max | coverage | recomputed | misses "
-        "| × numpy |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for model in ("cifar", "mixture"):
-        for name, r in models[model]["sets"].items():
-            print(
-                f"| {LABELS[name]} | {model} | {r['nmse_mean']:.3g} | "
-                f"{r['nmse_p99']:.3g} | {r['nmse_max']:.3g} | {r['coverage']:.3f} | "
-                f"{r['recomputed']:.3f} | {r['misses']:.4f} | "
-                f"{r['speedup_max_error']:.2f} |"
-            )
-    for key, t in report["targets"].items():
-        status = "met" if t["met"] else "NOT met"
-        print(f"target {key}: {t['value']:.4g} {t['op']} {t['target']} -> {status}")
+    for name, table in tables(report).items():
+        print(f"\n{name}:\n{table}")
 
 
 def main():
@@ -453,6 +438,108 @@ def main():
     out.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"\nwrote {out} and {figure} in {report['seconds']:.0f} s")
+
+
+# How the target table names each of TARGETS.
+TARGET_NAMES = {
+    "misses_in_distribution": "misses, in distribution",
+    "misses_shift": "misses, worst shift case",
+    "recomputed_in_distribution": "recomputed, in distribution",
+    "speedup_in_distribution": "× numpy with max_error, in distribution",
+    "coverage_in_distribution": "coverage, in distribution",
+}
+
+
+def targets(result):
+    """The issue's targets, judged on a result's CIFAR-model measurements.
+
+    Returns a list of dicts with ``name``, ``value``, ``target``, ``met``,
+    and the table's ``asked`` and ``measured`` cells.
+    """
+    models = result["models"]
+    class_shift = models["cifar_file_order"]["sets"]["cifar_class_shift"]
+    out = []
+    for key, t in check_targets(models["cifar"]["sets"], class_shift).items():
+        fmt = (lambda v: f"{v:.3g}×") if key.startswith("speedup") else _pct3
+        measured = fmt(t["value"])
+        if "worst_set" in t:
+            measured += f" ({LABELS[t['worst_set']]})"
+        op = "≤" if t["op"] == "<=" else "≥"
+        out.append(
+            {
+                "name": TARGET_NAMES[key],
+                "value": t["value"],
+                "target": t["target"],
+                "met": t["met"],
+                "asked": f"{op} {fmt(t['target'])}",
+                "measured": measured,
+            }
+        )
+    return out
+
+
+def _pct3(value):
+    return pct(value, 3)
+
+
+def _sets_table(sets):
+    rows = [
+        [
+            LABELS[name],
+            pct(r["nmse_mean"]),
+            pct(r["nmse_p99"]),
+            pct(r["nmse_max"]),
+            pct(r["above_max_error"], 3),
+            pct(r["coverage"], 3),
+            pct(r["recomputed"], 3),
+            pct(r["misses"]),
+            f"{r['speedup_max_error']:.3g} ({r['speedup']:.3g})",
+        ]
+        for name, r in sets.items()
+    ]
+    header = ["test matrices (32×32)", "NMSE", "p99", "max", "> 1e-3", "coverage"]
+    return markdown([*header, "recomputed", "misses", "× numpy (plain)"], rows)
+
+
+def tables(result):
+    """The Markdown tables of a result.
+
+    ``cifar``, ``class_shift`` and ``mixture`` give accuracy, coverage and
+    fallback per test set for one model; ``targets`` the issue's targets;
+    ``generality`` both models side by side; ``sweep`` other ``max_error``
+    values in distribution.
+    """
+    models = result["models"]
+    cifar, mixture = models["cifar"]["sets"], models["mixture"]["sets"]
+    generality = [
+        [
+            LABELS[name],
+            pct(cifar[name]["nmse_mean"]),
+            pct(mixture[name]["nmse_mean"]),
+            pct(cifar[name]["recomputed"], 3),
+            pct(mixture[name]["recomputed"], 3),
+            pct(cifar[name]["coverage"], 3),
+            pct(mixture[name]["coverage"], 3),
+        ]
+        for name in cifar
+    ]
+    header = ["test matrices", "NMSE, CIFAR model", "NMSE, mixture model"]
+    header += ["recomputed, CIFAR", "recomputed, mixture"]
+    header += ["coverage, CIFAR", "coverage, mixture"]
+    sweep = [
+        [f"{r['max_error']:g}", pct(r["above"], 3), pct(r["recomputed"], 3)]
+        + [pct(r["misses"])]
+        for r in cifar["cifar_holdout"]["sweep"]
+    ]
+    sweep_header = ["max_error", "true NMSE above it", "recomputed", "misses"]
+    return {
+        "cifar": _sets_table(cifar),
+        "class_shift": _sets_table(models["cifar_file_order"]["sets"]),
+        "mixture": _sets_table(mixture),
+        "targets": target_table(targets(result)),
+        "generality": markdown(header, generality),
+        "sweep": markdown(sweep_header, sweep),
+    }
 
 
 if __name__ == "__main__":

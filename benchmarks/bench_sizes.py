@@ -56,6 +56,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _format import markdown, pm, yes  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 from svlearn import (  # noqa: E402
@@ -513,6 +514,72 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
+
+
+def targets(result):
+    """The issue's speed targets of every size, judged at its timed batch.
+
+    Returns a list of dicts with ``name``, ``value`` (the speed-up over
+    numpy), ``target``, ``met``, and ``size`` and ``batch``.
+    """
+    out = []
+    for size, entry in result["sizes"].items():
+        t = entry["timing"]
+        judged = speed_targets(size, t["batch"], t["speedup_numpy"])
+        for key, target in judged.items():
+            out.append(
+                {
+                    "name": target["target"],
+                    "value": target["speedup_numpy"],
+                    "target": TARGET_SPEEDUP_8X8 if key == "at_least_3x_numpy" else 1.0,
+                    "met": target["met"],
+                    "size": size,
+                    "batch": t["batch"],
+                }
+            )
+    return out
+
+
+def tables(result):
+    """The Markdown table of a result: accuracy and speed by size (``sizes``)."""
+    met = {}
+    for target in targets(result):
+        met[target["size"]] = met.get(target["size"], True) and target["met"]
+    rows = []
+    for size, entry in result["sizes"].items():
+        t = entry["timing"]
+        us = t["us_per_matrix"]
+        for name, source in entry["sources"].items():
+            timed = name == entry["timing_source"]
+            d, best = source["default"], source["best_non_learned"]
+            rival = (
+                f"k={best['k']} q={best['q']}: {best['nmse_pct']:.3g} % at "
+                f"{best['us_per_matrix']:.3g} µs"
+                if best
+                else "none as cheap"
+            )
+            speed = [
+                f"{t['batch']:,}",
+                f"{us['default']:.3g}",
+                f"{t['speedup_numpy']:.2g}x",
+                f"{t['speedup_eigvalsh']:.2g}x",
+                yes(met[size]),
+            ]
+            rows.append(
+                [
+                    size,
+                    name.replace("_", " "),
+                    f"{source['n_train']:,}",
+                    pm(d["nmse_pct_mean"], d["nmse_pct_std"], ".3g"),
+                    f"{d['mae_mean']:.3g}",
+                    rival,
+                    *(speed if timed else [""] * len(speed)),
+                ]
+            )
+    header = ["size", "data", "n_train", "NMSE % (3 seeds)", "MAE"]
+    header += ["best non-learned at equal or lower cost", "timing batch"]
+    header += ["µs / matrix", "vs numpy", "vs eigvalsh", "targets met"]
+    return {"sizes": markdown(header, rows, "ll" + "rrr" + "l" + "r" * 5)}
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from svlearn import SingularValueRegressor
 from svlearn._timing import interleaved_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 ROUTES = {
@@ -172,6 +173,29 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
+
+
+def tables(result):
+    """The Markdown table of a result: µs per predict call by batch (``batches``)."""
+    rows = []
+    for batch, entry in result["batches"].items():
+        r = entry["routes"]
+        ours = r["svlearn"]["us_per_call"]
+        rows.append(
+            [
+                batch,
+                entry["svlearn_path"],
+                f"{ours:,.1f}",
+                f"{r['svlearn_torch_path']['us_per_call']:,.1f}",
+                f"{r['numpy']['us_per_call']:,.1f}",
+                f"{r['torch_eigvalsh']['us_per_call']:,.1f}",
+                f"{r['numpy']['us_per_call'] / ours:.2f}x",
+                f"{entry['max_deviation_from_torch_path']:.1e}",
+            ]
+        )
+    header = ["batch", "path", "svlearn µs / call", "torch path µs / call"]
+    header += ["numpy svd µs / call", "eigvalsh µs / call", "svlearn vs numpy"]
+    return {"batches": markdown([*header, "deviation from the torch path"], rows)}
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,6 +173,26 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
+
+
+def tables(result):
+    """The Markdown table of a result: speed and peak extra memory per case."""
+    rows = [
+        [
+            row["dtype"],
+            row["where"],
+            f"{row['n_matrices']:,}",
+            f"{row['input_mb']:,.0f}",
+            f"{row['us_per_matrix']:.2f}",
+            f"{row['time_vs_float32_in_memory']:.2f}",
+            f"{row['peak_growth_mb']:,.1f}",
+            f"{row['output_mb']:,.1f}",
+        ]
+        for row in result["rows"]
+    ]
+    header = ["dtype", "input", "matrices", "input MB", "µs/matrix"]
+    header += ["time vs float32 in memory", "peak extra MB", "of which output MB"]
+    return {"rows": markdown(header, rows, "ll" + "r" * 6)}
 
 
 if __name__ == "__main__":

@@ -54,7 +54,15 @@ from svlearn.datasets._base import to_gray
 from svlearn.metrics import mae, nmse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
+
+# The error tables, each a mean relative Frobenius error (ms per matrix).
+TITLES = {
+    "cifar32": "32x32 CIFAR-10 gray",
+    "crops256": "256x256 gray crops",
+    "mosaic1024": "1024x1024 CIFAR mosaics",
+}
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "cifar10_gray_train.npz"
@@ -285,31 +293,42 @@ def main():
     print(f"\nwrote {out}")
 
 
-def print_tables(results):
-    for key, title in [
-        ("cifar32", "32x32 CIFAR-10 gray"),
-        ("crops256", "256x256 gray crops"),
-        ("mosaic1024", "1024x1024 CIFAR mosaics"),
-    ]:
-        table = results[key]["table"]
-        ks = list(next(iter(table.values())))
-        print(f"\n### {title}: mean relative Frobenius error (ms per matrix)\n")
-        print("| method | " + " | ".join(f"k={k}" for k in ks) + " |")
-        print("|---|" + "---:|" * len(ks))
-        for name, cells in table.items():
-            row = " | ".join(
-                f"{c['rel_err_mean']:.3f} ({c['ms_per_matrix']:.3g})"
-                for c in cells.values()
-            )
-            print(f"| {name} | {row} |")
-    print("\n### Rank from predicted vs exact spectrum, 32x32 test matrices\n")
-    print("| criterion | equal | within 1 | mean rank exact | mean rank predicted |")
-    print("|---|---:|---:|---:|---:|")
-    for name, r in results["cifar32"]["rank_agreement"].items():
-        print(
-            f"| {name} | {r['equal']:.3f} | {r['within_1']:.3f} | "
-            f"{r['mean_rank_exact']:.2f} | {r['mean_rank_predicted']:.2f} |"
+def _errors_table(cells):
+    ks = list(next(iter(cells.values())))
+    rows = [
+        [name]
+        + [f"{c['rel_err_mean']:.3f} ({c['ms_per_matrix']:.3g})" for c in by_k.values()]
+        for name, by_k in cells.items()
+    ]
+    return markdown(["method", *(f"k={k}" for k in ks)], rows)
+
+
+def tables(result):
+    """The Markdown tables of a result: errors (ms per matrix) and ranks."""
+    out = {key: _errors_table(result[key]["table"]) for key in TITLES}
+    rows = [
+        [
+            name,
+            f"{r['equal']:.3f}",
+            f"{r['within_1']:.3f}",
+            f"{r['mean_rank_exact']:.2f}",
+            f"{r['mean_rank_predicted']:.2f}",
+        ]
+        for name, r in result["cifar32"]["rank_agreement"].items()
+    ]
+    header = ["criterion", "equal", "within 1", "mean rank exact"]
+    out["rank_agreement"] = markdown([*header, "mean rank predicted"], rows)
+    return out
+
+
+def print_tables(result):
+    for name, table in tables(result).items():
+        title = (
+            f"{TITLES[name]}: mean relative Frobenius error (ms per matrix)"
+            if name in TITLES
+            else "Rank from predicted vs exact spectrum, 32x32 test matrices"
         )
+        print(f"\n### {title}\n\n{table}")
 
 
 if __name__ == "__main__":

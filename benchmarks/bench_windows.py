@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
 
 CASES = {
@@ -112,17 +113,31 @@ def main():
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
 
-    print()
-    print(
-        "| case | windows | windows/s | output MB | traced peak MB | RSS increase MB |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        print(
-            f"| {r['case']} | {r['n_windows']:,} | {r['windows_per_s']:,} | "
-            f"{r['output_mb']:,} | {r['traced_peak_mb']:,} | "
-            f"{r['rss_increase_mb']:,} |"
-        )
+    print("\n" + tables(report)["results"])
+
+
+# How the docs name each case.
+CASE_LABELS = {
+    "stride32": "stride 32 (every window)",
+    "random100k": "stride 1, `max_windows=100_000`",
+}
+
+
+def tables(result):
+    """The Markdown table of a result: speed and memory per case."""
+    rows = [
+        [
+            CASE_LABELS.get(r["case"], r["case"]),
+            f"{r['n_windows']:,}",
+            f"{r['windows_per_s']:,}",
+            f"{r['output_mb']:,}",
+            f"{r['traced_peak_mb']:,}",
+            f"{r['rss_increase_mb']:,}",
+        ]
+        for r in result["results"]
+    ]
+    header = ["case", "windows", "windows/s", "output MB", "traced peak MB"]
+    return {"results": markdown([*header, "RSS increase MB"], rows)}
 
 
 if __name__ == "__main__":

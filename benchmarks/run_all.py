@@ -12,7 +12,8 @@ One command regenerates every number in the documentation::
 
 Full runs write ``benchmarks/results/<name>.json`` (each with its commit,
 environment and command under ``"meta"``) and then rewrite the marked tables
-and values of the docs (``benchmarks/_render.py``). ``--quick`` runs small
+and values of the docs (``benchmarks/_render.py``; each table is built by the
+``tables`` function of the benchmark that wrote the JSON). ``--quick`` runs small
 versions into ``benchmarks/results/quick/`` (not committed) and renders the
 docs in memory against them, to prove that every marker still resolves,
 without touching the docs. ``--only`` restricts the runs to some benchmarks.

@@ -142,6 +142,8 @@ class BaseSpectrumRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         score : float
+            :func:`~sklearn.metrics.r2_score` of ``predict(X)`` against ``y``,
+            averaged uniformly over the singular values.
         """
         pred = self.predict(X)
         if y is None:
@@ -166,6 +168,23 @@ class TrainingDataWarning(UserWarning):
     Raised as a warning by ``fit`` when the given ``y`` contradicts the
     matrices (``sum(y**2)`` is not ``||X||_F**2``), or when every training
     matrix is zero or all are the same matrix.
+
+    See Also
+    --------
+    SingularValueRegressor.fit : Trains on exact singular values when
+        ``y=None``, which cannot contradict the matrices.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from svlearn import MeanSpectrumRegressor, TrainingDataWarning
+    >>> X = np.random.default_rng(0).random((50, 4))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = MeanSpectrumRegressor().fit(X, np.ones((50, 2)))
+    >>> [w.category is TrainingDataWarning for w in caught]
+    [True]
     """
 
 

@@ -20,6 +20,10 @@ from ._validation import check_matrices
 def singular_values(X, *, matrix_shape=None, batch_size=4096):
     """Exact singular values of every matrix in ``X``, in descending order.
 
+    The ground truth of svlearn's metrics and the targets of its regressors:
+    LAPACK's SVD (``numpy.linalg.svd(..., compute_uv=False)``) in float64,
+    ``batch_size`` matrices at a time.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
@@ -33,6 +37,12 @@ def singular_values(X, *, matrix_shape=None, batch_size=4096):
     Returns
     -------
     S : ndarray of shape (n_samples, min(m, n)), dtype float64
+        The singular values of each matrix, largest first.
+
+    See Also
+    --------
+    SingularValueRegressor : Predicts them, without a decomposition.
+    estimate_rank : The rank of matrices from their singular values.
 
     Examples
     --------

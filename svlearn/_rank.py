@@ -22,6 +22,11 @@ _DEFAULT_THRESHOLDS = {"energy": 0.99, "relative": 0.01, "elbow": None}
 def estimate_rank(singular_values, *, method="energy", threshold=None):
     """Estimate the rank of matrices from their singular values.
 
+    The values may be exact or predicted: with a
+    :class:`~svlearn.SingularValueRegressor`, the rank of many matrices is
+    estimated without decomposing any of them. Three criteria are offered,
+    from the energy kept by a truncated SVD to the paper's elbow.
+
     Parameters
     ----------
     singular_values : array-like of shape (n_samples, n_values)

@@ -708,6 +708,11 @@ def paper_regressor(**params):
     Returns
     -------
     regressor : SingularValueRegressor
+        An unfitted regressor with the paper's settings and ``params``.
+
+    See Also
+    --------
+    SingularValueRegressor : The estimator it configures, svlearn's default.
 
     Examples
     --------

@@ -54,6 +54,9 @@ def _result(values, one, kind=float):
 def spectral_norm(singular_values):
     """Spectral norm ``||A||_2``: the largest singular value.
 
+    The largest factor by which ``A`` stretches a vector. It comes from the
+    top of the spectrum, where a predicted spectrum is most accurate.
+
     Parameters
     ----------
     singular_values : array-like of shape (n_values,) or (n_samples, n_values)
@@ -84,6 +87,10 @@ def spectral_norm(singular_values):
 def condition_number(singular_values):
     """Condition number ``sigma_max / sigma_min`` in the 2-norm.
 
+    How much solving ``A x = b`` can amplify relative errors in ``b``. It
+    rests on the smallest singular value, so a predicted spectrum gives it
+    only as well as it predicts the bottom end.
+
     Parameters
     ----------
     singular_values : array-like of shape (n_values,) or (n_samples, n_values)
@@ -96,6 +103,11 @@ def condition_number(singular_values):
         ``sigma_1 / sigma_min``, ``inf`` where ``sigma_min`` is 0 (a
         rank-deficient matrix, the zero matrix included), as
         :func:`numpy.linalg.cond`.
+
+    See Also
+    --------
+    numerical_rank : How many values exceed a tolerance.
+    log_abs_det : The sum of the logs of all values.
 
     Examples
     --------
@@ -115,6 +127,10 @@ def condition_number(singular_values):
 @validate_params(_SPECTRA, prefer_skip_nested_validation=True)
 def nuclear_norm(singular_values):
     """Nuclear (trace) norm ``||A||_*``: the sum of the singular values.
+
+    The convex envelope of the rank, used in low-rank recovery. Every value
+    counts with its size, so the tail weighs more than in the Frobenius
+    norm.
 
     Parameters
     ----------
@@ -149,6 +165,10 @@ def nuclear_norm(singular_values):
 )
 def schatten_norm(singular_values, p):
     """Schatten ``p``-norm: the ``p``-norm of the vector of singular values.
+
+    It runs from the nuclear norm (``p = 1``) through the Frobenius norm
+    (``p = 2``) to the spectral norm (``p = inf``); the smaller ``p``, the
+    more the small singular values weigh.
 
     Parameters
     ----------
@@ -280,6 +300,10 @@ def numerical_rank(singular_values, *, rtol=None, tol=None, matrix_shape=None):
 def effective_rank(singular_values, *, method="entropy", fraction=None):
     """Effective rank: how many singular values matter.
 
+    Two continuous stand-ins for the rank of a matrix whose small singular
+    values are noise: one from the entropy of the normalised spectrum, one
+    from the share of energy held by the leading values.
+
     Parameters
     ----------
     singular_values : array-like of shape (n_values,) or (n_samples, n_values)
@@ -346,6 +370,10 @@ def effective_rank(singular_values, *, method="entropy", fraction=None):
 def log_abs_det(singular_values):
     """Natural log of ``|det A|``: the sum of the logs of the singular values.
 
+    Computed from the spectrum, it stays finite where ``det A`` itself
+    would overflow or underflow, as :func:`numpy.linalg.slogdet`'s second
+    output does; every singular value enters, the smallest ones most.
+
     Parameters
     ----------
     singular_values : array-like of shape (n_values,) or (n_samples, n_values)
@@ -359,6 +387,11 @@ def log_abs_det(singular_values):
         ``sum_i log sigma_i``: the second output of
         :func:`numpy.linalg.slogdet`, without overflow for large matrices;
         ``-inf`` where a value is 0.
+
+    See Also
+    --------
+    condition_number : The ratio of the largest value to the smallest.
+    numpy.linalg.slogdet : The same from an LU factorisation.
 
     Examples
     --------

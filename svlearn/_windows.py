@@ -327,6 +327,10 @@ def extract_windows(
 def n_windows(X, window_shape=(32, 32), *, strides=(1, 1)):
     """Count the windows of each matrix without extracting them.
 
+    Along each axis a matrix of size ``n`` has ``(n - w) // s + 1`` windows of
+    size ``w`` at stride ``s`` (none if ``n < w``); the count is their product.
+    Use it to size a computation before :func:`extract_windows` allocates it.
+
     Parameters
     ----------
     X : array-like of shape (n_rows, n_cols) or (n_matrices, n_rows, n_cols), \
@@ -344,6 +348,11 @@ def n_windows(X, window_shape=(32, 32), *, strides=(1, 1)):
     counts : ndarray of shape (n_matrices,)
         Number of windows of each matrix; their sum is the number of rows that
         :func:`extract_windows` returns when ``max_windows`` is None.
+
+    See Also
+    --------
+    extract_windows : Extract the windows themselves.
+    MatrixWindowTransformer : The same windows as a scikit-learn transformer.
 
     Examples
     --------

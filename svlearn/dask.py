@@ -355,6 +355,11 @@ def partial_fit(estimator, X, y=None, *, n_epochs=1, chunk_size=4096):
     estimator : estimator object
         The trained estimator.
 
+    See Also
+    --------
+    predict : Predict on a dask array, block by block.
+    svlearn.SingularValueRegressor.partial_fit : One step of the training.
+
     Examples
     --------
     >>> import dask.array as da

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import _render  # noqa: E402
+import _format  # noqa: E402
 import bench_shift  # noqa: E402
 
 
@@ -58,7 +58,7 @@ def test_targets_name_the_worst_shift_and_what_fails():
 
 
 def test_percentages_are_never_written_in_exponent_notation():
-    assert _render._pct(0.99971, 2) == "100%"
-    assert _render._pct(0.997, 3) == "99.7%"
-    assert _render._pct(0.000361) == "0.036%"
-    assert _render._pct(0.0) == "0"
+    assert _format.pct(0.99971, 2) == "100%"
+    assert _format.pct(0.997, 3) == "99.7%"
+    assert _format.pct(0.000361) == "0.036%"
+    assert _format.pct(0.0) == "0"

@@ -4,8 +4,7 @@
 
 import numpy as np
 
-# Short labels of the networks, in the figures and the reconstruction table.
-NET_LABELS = {"paper_net": "paper net", "svlearn_default": "svlearn"}
+from ._models import NET_LABELS
 
 
 def spectrum_errors(y_true, y_pred):

@@ -5,7 +5,7 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._evaluation import NET_LABELS
+from ._models import NET_LABELS
 
 
 def _save(display, path):

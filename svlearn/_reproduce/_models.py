@@ -4,6 +4,18 @@
 
 # The trained networks; the others are zero-learning baselines.
 NETWORKS = ("paper_net", "svlearn_default")
+# The label of each compared estimator, in the logs, the report and the docs.
+LABELS = {
+    "paper_net": "SV-Learn network (paper-faithful)",
+    "svlearn_default": "svlearn default (SingularValueRegressor)",
+    "mean_spectrum": "mean training spectrum",
+    "frobenius_template": "mean normalised spectrum x exact Frobenius norm",
+    "power_template": "power-iteration s1 + exact leftover energy x template",
+    "random": "random singular values (uniform in [0, max training s1], sorted)",
+    "exact_svd": "exact SVD (numpy/LAPACK, float32)",
+}
+# Short labels of the networks, in the figures and the reconstruction table.
+NET_LABELS = {"paper_net": "paper net", "svlearn_default": "svlearn"}
 
 
 def models(
@@ -31,25 +43,25 @@ def models(
     }
     common.update({k: v for k, v in overrides.items() if v is not None})
     return {
-        "paper_net": ("SV-Learn network (paper-faithful)", paper_regressor(**common)),
+        "paper_net": (LABELS["paper_net"], paper_regressor(**common)),
         "svlearn_default": (
-            "svlearn default (SingularValueRegressor)",
+            LABELS["svlearn_default"],
             SingularValueRegressor(**common),
         ),
         "mean_spectrum": (
-            "mean training spectrum",
+            LABELS["mean_spectrum"],
             MeanSpectrumRegressor(matrix_shape=matrix_shape, scaling="none"),
         ),
         "frobenius_template": (
-            "mean normalised spectrum x exact Frobenius norm",
+            LABELS["frobenius_template"],
             MeanSpectrumRegressor(matrix_shape=matrix_shape, scaling="frobenius"),
         ),
         "power_template": (
-            "power-iteration s1 + exact leftover energy x template",
+            LABELS["power_template"],
             MeanSpectrumRegressor(matrix_shape=matrix_shape, scaling="power"),
         ),
         "random": (
-            "random singular values (uniform in [0, max training s1], sorted)",
+            LABELS["random"],
             RandomSpectrumBaseline(random_state=seed),
         ),
     }

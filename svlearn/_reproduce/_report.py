@@ -5,6 +5,8 @@
 import json
 from pathlib import Path
 
+from ._models import LABELS
+
 
 def _mean_pm_std(mean, std, percent=False):
     if mean is None:
@@ -14,8 +16,13 @@ def _mean_pm_std(mean, std, percent=False):
     return f"{mean:.4g} ± {std:.4g}"
 
 
-def _table(result):
-    paper = result["paper"]
+def table_i(result, paper=None, paper_label="paper, Table I (as reported)"):
+    """Table I of one experiment, in Markdown, the paper's row first.
+
+    ``paper`` (the paper's reported errors) defaults to the experiment's own.
+    The docs render the experiments of ``docs/results/`` with this function.
+    """
+    paper = paper or result["paper"]
     lines = [
         "| model | NMSE (mean ± std) | MAE (mean ± std) | "
         "worst-index relative error (median) | log-spectral distance "
@@ -27,7 +34,7 @@ def _table(result):
     if paper is not None:
         # The paper reports NMSE and MAE only.
         lines.append(
-            f"| *paper, Table I (as reported)* | "
+            f"| *{paper_label}* | "
             f"{_mean_pm_std(paper['nmse_mean'], paper['nmse_std'], True)} | "
             f"{paper['mae_mean']:.2f} ± {paper['mae_std']:.2f} | — | — | — | — | "
             "— | — |"
@@ -39,11 +46,15 @@ def _table(result):
         else:
             nmse = _mean_pm_std(row["nmse_mean"], row["nmse_std"], True)
             mae = _mean_pm_std(row["mae_mean"], row["mae_std"])
-            worst = f"{100 * row['worst_index_relative_error']:.3g}%"
-            lsd = _mean_pm_std(row["lsd_mean"], row["lsd_std"])
+            # Reports written before these metrics existed have neither.
+            worst = lsd = "—"
+            if "worst_index_relative_error" in row:
+                worst = f"{100 * row['worst_index_relative_error']:.3g}%"
+                lsd = _mean_pm_std(row["lsd_mean"], row["lsd_std"])
         fit = "—" if exact else f"{row['fit_time_s']:.3g}"
         lines.append(
-            f"| {row['name']} | {nmse} | {mae} | {worst} | {lsd} | {fit} | "
+            f"| {LABELS.get(row['key'], row['name'])} | {nmse} | {mae} | {worst} | "
+            f"{lsd} | {fit} | "
             f"{1e6 * row['predict_time_per_matrix_s']:.3g} | "
             f"{row['speedup_vs_numpy']:.3g} | {row['speedup_vs_torch']:.3g} |"
         )
@@ -104,7 +115,7 @@ def _markdown(report):
             "",
             "### Table I",
             "",
-            _table(res),
+            table_i(res),
             "",
             f"Exact singular values of the {res['n_test']} test matrices, "
             f"batched: numpy/LAPACK {t['numpy_svd_time_s']:.3g} s, "

@@ -13,7 +13,7 @@ from .._paper import PAPER_TABLE_I, SVDLIGHT_K
 from .._timing import interleaved_times
 from ._environment import environment
 from ._evaluation import reconstruction_errors, spectrum_errors, torch_svdvals
-from ._models import NETWORKS, models
+from ._models import LABELS, NETWORKS, models
 
 
 def _json_params(estimator):
@@ -128,7 +128,7 @@ def run_experiment(
     rows.append(
         {
             "key": "exact_svd",
-            "name": "exact SVD (numpy/LAPACK, float32)",
+            "name": LABELS["exact_svd"],
             **exact_errors,
             "fit_time_s": 0.0,
             "predict_time_s": times["numpy"],

@@ -41,6 +41,11 @@ def get_data_home(data_home=None):
         Path of the data home. Only scikit-learn's default is created if
         missing; other folders are created when a file is downloaded.
 
+    See Also
+    --------
+    load_cifar10 : Reads CIFAR-10 from the data home.
+    load_spambase : Reads Spambase from the data home.
+
     Examples
     --------
     >>> from svlearn.datasets import get_data_home

@@ -180,6 +180,7 @@ def load_cifar10(*, subset="train", data_home=None, download=True, return_X_y=Fa
             Description of the dataset.
 
     (data, target) : tuple if ``return_X_y`` is True
+        The ``data`` and ``target`` arrays described above.
 
     Raises
     ------

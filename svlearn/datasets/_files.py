@@ -52,6 +52,13 @@ def load_matrices(path, *, key="X", target_key="y", mmap_mode=None, return_X_y=F
             The path read.
 
     (data, target) : tuple if ``return_X_y`` is True
+        The ``data`` and ``target`` arrays described above.
+
+    See Also
+    --------
+    load_cifar10 : CIFAR-10 as 32x32 gray matrices.
+    load_spambase : UCI Spambase, whose whole matrix the paper windows.
+    svlearn.extract_windows : Cut a large matrix into a stack of windows.
 
     Examples
     --------

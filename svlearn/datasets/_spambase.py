@@ -81,6 +81,7 @@ def load_spambase(*, data_home=None, download=True, return_X_y=False):
             Description of the dataset.
 
     (data, target) : tuple if ``return_X_y`` is True
+        The ``data`` and ``target`` arrays described above.
 
     See Also
     --------

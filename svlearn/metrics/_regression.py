@@ -26,6 +26,9 @@ def _check_spectra(y_true, y_pred, sample_weight=None):
 def nmse_per_matrix(y_true, y_pred):
     """Normalised mean squared error of each matrix's predicted spectrum.
 
+    Each matrix's squared error is divided by its own energy, so that
+    matrices of any scale weigh alike; :func:`nmse` averages these values.
+
     Parameters
     ----------
     y_true : array-like of shape (n_matrices, n_values)
@@ -38,6 +41,11 @@ def nmse_per_matrix(y_true, y_pred):
     errors : ndarray of shape (n_matrices,)
         ``sum_i (s_i - s_hat_i)**2 / sum_i s_i**2`` for each matrix; a zero
         spectrum predicted exactly scores 0, predicted inexactly ``inf``.
+
+    See Also
+    --------
+    nmse : Their mean, the paper's NMSE.
+    mae_per_matrix : The mean absolute error of each matrix.
 
     Examples
     --------
@@ -55,6 +63,9 @@ def nmse_per_matrix(y_true, y_pred):
 def mae_per_matrix(y_true, y_pred):
     """Mean absolute error of each matrix's predicted spectrum.
 
+    The error is in the units of the singular values, so it grows with the
+    scale of the matrices; :func:`mae` averages these values.
+
     Parameters
     ----------
     y_true : array-like of shape (n_matrices, n_values)
@@ -66,6 +77,11 @@ def mae_per_matrix(y_true, y_pred):
     -------
     errors : ndarray of shape (n_matrices,)
         ``mean_i |s_i - s_hat_i|`` for each matrix.
+
+    See Also
+    --------
+    mae : Their mean, the paper's MAE.
+    nmse_per_matrix : The normalised squared error of each matrix.
 
     Examples
     --------
@@ -80,6 +96,9 @@ def mae_per_matrix(y_true, y_pred):
 
 def nmse(y_true, y_pred, *, sample_weight=None):
     """Normalised mean squared error, per matrix then averaged (paper Eq. 1).
+
+    Scale-free: each matrix's error is relative to its own energy. The
+    scorer :data:`~svlearn.metrics.nmse_scorer` uses it in model selection.
 
     Parameters
     ----------
@@ -120,6 +139,10 @@ def nmse(y_true, y_pred, *, sample_weight=None):
 def mae(y_true, y_pred, *, sample_weight=None):
     """Mean absolute error, per matrix then averaged (paper Eq. 1).
 
+    In the units of the singular values, so comparable only between matrices
+    of one scale. The scorer :data:`~svlearn.metrics.mae_scorer` uses it in
+    model selection.
+
     Parameters
     ----------
     y_true : array-like of shape (n_matrices, n_values)
@@ -132,6 +155,7 @@ def mae(y_true, y_pred, *, sample_weight=None):
     Returns
     -------
     loss : float
+        In the units of the singular values.
 
     See Also
     --------

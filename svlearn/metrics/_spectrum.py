@@ -59,6 +59,10 @@ def _quantile_over_matrices(errors, quantile):
 def relative_errors(y_true, y_pred, *, floor=1e-6):
     """Relative error of every predicted singular value, matrix by matrix.
 
+    Unlike the NMSE, which weighs each value by its energy and so mostly
+    measures ``sigma_1``, every index counts alike; the floor keeps values
+    that are zero to rounding from dividing by zero.
+
     Parameters
     ----------
     y_true : array-like of shape (n_matrices, n_values)
@@ -110,6 +114,10 @@ def relative_errors(y_true, y_pred, *, floor=1e-6):
 )
 def relative_error_per_index(y_true, y_pred, *, quantile=0.5, floor=1e-6):
     """Quantile over matrices of the relative error, index by index.
+
+    The median (or another quantile) of :func:`relative_errors` over the
+    matrices, one number per index: where along the spectrum a model is
+    right and where it is not.
 
     Parameters
     ----------
@@ -213,6 +221,10 @@ def worst_index_relative_error(y_true, y_pred, *, quantile=0.5, floor=1e-6):
 def log_spectral_distance_per_matrix(y_true, y_pred, *, floor=1e-6):
     """Log-spectral distance of each matrix's predicted spectrum.
 
+    The root mean square, over the indices, of the base-10 log of the ratio
+    of predicted to true values: an error in decades that counts the tail of
+    the spectrum as much as its top.
+
     Parameters
     ----------
     y_true : array-like of shape (n_matrices, n_values)
@@ -269,6 +281,9 @@ def log_spectral_distance_per_matrix(y_true, y_pred, *, floor=1e-6):
 )
 def log_spectral_distance(y_true, y_pred, *, floor=1e-6, sample_weight=None):
     """Log-spectral distance, per matrix then averaged.
+
+    The mean over matrices of :func:`log_spectral_distance_per_matrix`: one
+    number that, unlike the NMSE, does not let ``sigma_1`` hide the tail.
 
     Parameters
     ----------

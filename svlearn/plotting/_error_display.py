@@ -132,12 +132,17 @@ class ErrorHistogramDisplay:
             Predicted singular values, or a dict mapping model names to them.
         name : str, default="predicted"
             Legend label of ``y_pred`` when it is an array.
-        ax, bins, clip_quantile
-            See :meth:`plot`.
+        ax : array-like of two matplotlib Axes, default=None
+            Axes for the MAE and the NMSE panel; ``None`` makes a new figure.
+        bins : int, default=40
+            Number of bins, shared by all models in a panel.
+        clip_quantile : float or None, default=0.99
+            The bins span the errors up to this quantile; see :meth:`plot`.
 
         Returns
         -------
         display : ErrorHistogramDisplay
+            Object that stores the computed values.
         """
         preds = _named(y_pred, name)
         disp = cls(
@@ -162,12 +167,17 @@ class ErrorHistogramDisplay:
             Exact singular values; ``None`` computes them from ``X``.
         name : str, default=None
             Legend label; ``None`` uses the estimator's class name.
-        ax, bins, clip_quantile
-            See :meth:`plot`.
+        ax : array-like of two matplotlib Axes, default=None
+            Axes for the MAE and the NMSE panel; ``None`` makes a new figure.
+        bins : int, default=40
+            Number of bins, shared by all models in a panel.
+        clip_quantile : float or None, default=0.99
+            The bins span the errors up to this quantile; see :meth:`plot`.
 
         Returns
         -------
         display : ErrorHistogramDisplay
+            Object that stores the computed values.
         """
         matrices = _matrix_stack(X, getattr(estimator, "matrix_shape_", None))
         flat = matrices.reshape(len(matrices), -1)

@@ -147,12 +147,16 @@ class ReconstructionDisplay:
             Shape ``(m, n)`` of flattened matrices; ``None`` means square.
         name : str, default="predicted"
             Row label of ``y_pred`` when it is an array.
-        ax, cmap
-            See :meth:`plot`.
+        ax : array-like of matplotlib Axes, default=None
+            ``n_rows * n_cols`` Axes laid out row by row; ``None`` makes a new
+            figure.
+        cmap : str, default="gray"
+            Colour map.
 
         Returns
         -------
         display : ReconstructionDisplay
+            Object that stores the computed values.
         """
         matrices = _matrix_stack(X, matrix_shape)
         preds = _named(y_pred, name)
@@ -205,14 +209,25 @@ class ReconstructionDisplay:
             Predicts singular values from ``X``.
         X : array-like of shape (n_matrices, m * n) or (n_matrices, m, n)
             Matrices; only the shown one is passed to ``estimator.predict``.
+        ks : tuple of int, default=(1, 2, 5, 32)
+            Ranks, one column each; values above ``min(m, n)`` are clipped to
+            it, and repeated ranks are drawn once.
+        sample_index : int, default=None
+            Which matrix to show; ``None`` draws one at random.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the random choice of matrix.
         name : str, default=None
             Row label; ``None`` uses the estimator's class name.
-        ks, sample_index, random_state, ax, cmap
-            See :meth:`from_predictions`.
+        ax : array-like of matplotlib Axes, default=None
+            ``n_rows * n_cols`` Axes laid out row by row; ``None`` makes a new
+            figure.
+        cmap : str, default="gray"
+            Colour map.
 
         Returns
         -------
         display : ReconstructionDisplay
+            Object that stores the computed values.
         """
         matrices = _matrix_stack(X, getattr(estimator, "matrix_shape_", None))
         given = None if sample_index is None else [sample_index]
@@ -261,12 +276,16 @@ class ReconstructionDisplay:
             Seeds the random choice of matrices.
         matrix_shape : tuple of two ints, default=None
             Shape ``(m, n)`` of flattened matrices; ``None`` means square.
-        ax, cmap
-            See :meth:`plot`.
+        ax : array-like of matplotlib Axes, default=None
+            ``n_rows * n_cols`` Axes laid out row by row; ``None`` makes a new
+            figure.
+        cmap : str, default="gray"
+            Colour map.
 
         Returns
         -------
         display : ReconstructionDisplay
+            Object that stores the computed values.
         """
         matrices = _matrix_stack(X, matrix_shape)
         if not reconstructions:

@@ -211,12 +211,23 @@ class SpectrumDisplay:
             Seeds the random choice of matrices.
         name : str, default="predicted"
             Legend label of ``y_pred`` when it is an array.
-        ax, scales, zeros, show_matrices, cmap
-            See :meth:`plot`.
+        ax : array-like of matplotlib Axes, default=None
+            ``n_rows * n_shown`` Axes laid out row by row; see :meth:`plot`.
+            ``None`` makes a new figure.
+        scales : tuple of {"log", "linear"}, default=("log", "linear")
+            One row of spectra per scale.
+        zeros : {"mask", "floor"}, default="mask"
+            How zero or negative values are drawn on a log axis; see
+            :meth:`plot`.
+        show_matrices : bool, default=True
+            Draw the matrices (with each model's MAE) in a last row.
+        cmap : str, default="gray"
+            Colour map of the matrices.
 
         Returns
         -------
         display : SpectrumDisplay
+            Object that stores the computed values.
         """
         y_true = np.asarray(y_true, dtype=np.float64)
         preds = _named(y_pred, name)
@@ -276,14 +287,31 @@ class SpectrumDisplay:
         y : array-like of shape (n_matrices, n_values), default=None
             Exact singular values; ``None`` computes them from ``X`` with the
             estimator's ``matrix_shape_``.
+        n_samples : int, default=4
+            Number of matrices drawn at random when ``sample_indices`` is None.
+        sample_indices : array-like of int, default=None
+            Which matrices to show.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the random choice of matrices.
         name : str, default=None
             Legend label; ``None`` uses the estimator's class name.
-        n_samples, sample_indices, random_state, ax, scales, zeros, show_matrices, cmap
-            See :meth:`from_predictions`.
+        ax : array-like of matplotlib Axes, default=None
+            ``n_rows * n_shown`` Axes laid out row by row; see :meth:`plot`.
+            ``None`` makes a new figure.
+        scales : tuple of {"log", "linear"}, default=("log", "linear")
+            One row of spectra per scale.
+        zeros : {"mask", "floor"}, default="mask"
+            How zero or negative values are drawn on a log axis; see
+            :meth:`plot`.
+        show_matrices : bool, default=True
+            Draw the matrices (with each model's MAE) in a last row.
+        cmap : str, default="gray"
+            Colour map of the matrices.
 
         Returns
         -------
         display : SpectrumDisplay
+            Object that stores the computed values.
         """
         matrix_shape = getattr(estimator, "matrix_shape_", None)
         matrices = _matrix_stack(X, matrix_shape)

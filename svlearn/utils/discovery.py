@@ -10,10 +10,17 @@ from sklearn.base import BaseEstimator
 def all_estimators():
     """Public estimator classes exported by :mod:`svlearn`, sorted by name.
 
+    Every scikit-learn estimator in ``svlearn.__all__``: the classes that the
+    common tests run scikit-learn's estimator checks on.
+
     Returns
     -------
     estimators : list of (str, type)
         ``(name, class)`` pairs.
+
+    See Also
+    --------
+    sklearn.utils.discovery.all_estimators : The same for scikit-learn.
 
     Examples
     --------
