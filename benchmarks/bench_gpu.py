@@ -446,16 +446,18 @@ class Inputs:
         self.host = self.dev = self.spectra = None
 
     def get(self, batch):
-        if self.host is None or len(self.host) < batch:
+        if self.dev is None or len(self.dev) < batch:
+            # Dropped first, so that the old and the new never coexist; set
+            # only once all three exist, so that a failed allocation leaves
+            # nothing half built.
             self.host = self.dev = self.spectra = None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
-            self.host = _tiled(self.base, batch)
-            self.dev = torch.from_numpy(self.host).to(self.device)
+            host = _tiled(self.base, batch)
+            dev = torch.from_numpy(host).to(self.device)
             size = math.isqrt(self.base.shape[1])
-            self.spectra = torch.zeros(
-                (batch, size), dtype=torch.float64, device=self.device
-            )
+            spectra = torch.zeros((batch, size), dtype=torch.float64, device=dev.device)
+            self.host, self.dev, self.spectra = host, dev, spectra
         return self.host[:batch], self.dev[:batch], self.spectra[:batch]
 
 
@@ -536,12 +538,15 @@ def run_case(clock, case, fn_for, device, previous):
             fn, device, route in DEVICE_ROUTES, single=mode == "single"
         )
         record.update(_memory_peak(device, base))
-    except torch.cuda.OutOfMemoryError as exc:
-        torch.cuda.empty_cache()
-        record.update(status="oom", reason=str(exc).splitlines()[0][:300])
+    except (torch.cuda.OutOfMemoryError, MemoryError) as exc:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        message = (str(exc).splitlines() or [type(exc).__name__])[0]
+        record.update(status="oom", reason=message[:300])
         return record
-    except RuntimeError as exc:
-        record.update(status="error", reason=str(exc).splitlines()[0][:300])
+    except Exception as exc:  # recorded: one failing case must not end the run
+        message = (str(exc).splitlines() or [""])[0]
+        record.update(status="error", reason=f"{type(exc).__name__}: {message}"[:300])
         return record
     median = statistics.median(times)
     record.update(
@@ -691,6 +696,13 @@ def derive(result):
 
 
 def write(result, out):
+    """Write the result so far, derived numbers and targets included.
+
+    Called after every section and every batch, so that a run stopped early
+    still leaves a complete JSON of what it measured.
+    """
+    derive(result)
+    result["targets"] = targets(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
 
@@ -710,6 +722,7 @@ def run_benchmark(args, dry_run, out):
         "accuracy": [],
         "cases": [],
         "fit": None,
+        "targets": [],
     }
     print(f"device: {result['device']['name']}, torch {torch.__version__}", flush=True)
     state = {"models": {}, "inputs": {}, "last": {}}
@@ -727,12 +740,17 @@ def run_benchmark(args, dry_run, out):
     early = [b for b in run["batches"] if b <= run["target_batch"]]
     late = [b for b in run["batches"] if b > run["target_batch"]]
     run_grid(run, early, state, clock, device, result, out)
-    result["fit"] = fit_cifar(run, args.data_dir, device)
+    try:
+        result["fit"] = fit_cifar(run, args.data_dir, device)
+    except Exception as exc:  # recorded, and the larger batches still run
+        message = (str(exc).splitlines() or [""])[0]
+        result["fit"] = {
+            "status": "error",
+            "reason": f"{type(exc).__name__}: {message}",
+        }
     write(result, out)
     run_grid(run, late, state, clock, device, result, out)
     result["elapsed_s"] = time.perf_counter() - clock.start
-    derive(result)
-    result["targets"] = targets(result)
     write(result, out)
     return result
 
@@ -897,7 +915,7 @@ def tables(result):
                     _fmt(mod and mod["us_per_matrix"], ".4f"),
                     _fmt(mod and mod["matrices_per_s"], ".3g"),
                     _fmt(mod and mod.get("speedup_svdvals"), ".1f"),
-                    _fmt(mod and mod["x_floor"], ".0f"),
+                    _fmt(mod and mod.get("x_floor"), ".0f"),
                     _fmt(pred and pred["us_per_matrix"], ".4f"),
                     _fmt(pred and pred.get("speedup_svdvals_host"), ".1f"),
                 ]
@@ -909,7 +927,7 @@ def tables(result):
                 _fmt(svd and svd["us_per_matrix"], ".4f"),
                 _fmt(svd and svd["matrices_per_s"], ".3g"),
                 "1.0" if svd else "",
-                _fmt(svd and svd["x_floor"], ".0f"),
+                _fmt(svd and svd.get("x_floor"), ".0f"),
                 _fmt(svd_host and svd_host["us_per_matrix"], ".4f"),
                 "1.0" if svd_host else "",
             ]
