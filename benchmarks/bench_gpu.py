@@ -118,6 +118,8 @@ def settings(args, dry_run):
             model_max_iter=2,
             fit_matrices=600,
             fit_max_iter=1,
+            # Too few matrices to calibrate error estimates (which would warn).
+            model_params={"calibration_fraction": 0.0},
         )
     else:
         run = dict(
@@ -134,6 +136,7 @@ def settings(args, dry_run):
             model_max_iter=None,  # the default, 30 epochs
             fit_matrices=50_000,
             fit_max_iter=None,
+            model_params={},
         )
     if args.sizes:
         run["sizes"] = sorted(args.sizes)
@@ -369,6 +372,7 @@ def fit_models(size, X_train, run, device):
             device=str(device),
             random_state=0,
             **_max_iter(run["model_max_iter"]),
+            **run["model_params"],
         ).fit(X_train)
         _sync(device)
         models[name] = model
@@ -649,7 +653,10 @@ def fit_cifar(run, data_dir, device):
         base = _memory_start(where)
         start = time.perf_counter()
         model = SingularValueRegressor(
-            device=str(where), random_state=0, **_max_iter(run["fit_max_iter"])
+            device=str(where),
+            random_state=0,
+            **_max_iter(run["fit_max_iter"]),
+            **run["model_params"],
         ).fit(X)
         _sync(where)
         out[label] = {

@@ -39,6 +39,7 @@ def dry_run(tmp_path_factory):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "Warning" not in done.stderr, done.stderr[-3000:]
     return done, json.loads(out.read_text())
 
 

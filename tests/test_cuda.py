@@ -52,6 +52,7 @@ def models():
                 batch_size=64,
                 random_state=0,
                 device=DEVICE,
+                calibration_fraction=0.0,  # too few matrices to calibrate
             ).fit(X)
     return out
 
