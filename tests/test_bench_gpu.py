@@ -182,3 +182,27 @@ def test_without_cuda_the_script_runs_the_dry_run(monkeypatch, capsys):
     assert "CUDA is unavailable" in capsys.readouterr().out
     ((dry, out),) = calls
     assert dry is True and out != bench_gpu.COMMITTED
+
+
+def test_tables_show_failed_cases_and_a_skipped_fit(dry_run):
+    import copy
+
+    _, result = dry_run
+    result = copy.deepcopy(result)
+    case = next(c for c in result["cases"] if c["route"] == "svdvals")
+    for key in ("median_s", "times_s", "us_per_matrix", "matrices_per_s"):
+        case.pop(key)
+    case.update(status="oom", reason="CUDA out of memory.")
+    result["fit"] = {"status": "skipped", "reason": "no cifar10_gray_train.npz"}
+    bench_gpu.derive(result)
+    rendered = bench_gpu.tables(result)
+    assert "oom: CUDA out of memory." in rendered["timings"]
+    assert "no cifar10_gray_train.npz" in rendered["fit"]
+    # The speed-ups over svdvals at that case's size and batch are gone.
+    size, batch = case["size"], case["batch"]
+    stale = [
+        c
+        for c in result["cases"]
+        if (c["size"], c["batch"]) == (size, batch) and "speedup_svdvals" in c
+    ]
+    assert stale == []
