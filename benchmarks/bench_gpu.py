@@ -691,6 +691,8 @@ def derive(result):
         floor = _case_bytes(case["size"], 1) / bandwidth
         case["floor_s_per_matrix"] = floor
         if case["status"] != "ok":
+            for key in ("x_floor", "bytes_per_s"):
+                case.pop(key, None)
             continue
         case["x_floor"] = case["median_s"] / case["batch"] / floor
         for rival in ("svdvals", "svdvals_host", "eigvalsh"):
