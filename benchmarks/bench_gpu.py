@@ -726,6 +726,9 @@ def run_benchmark(args, dry_run, out):
     device = torch.device(run["device"])
     clock = Clock(run)
     meta = run_metadata(sys.argv if args.argv is None else [__file__, *args.argv])
+    if meta["commit"] is None and args.commit:
+        # A copy of the tree without its git folder: the caller says which.
+        meta["commit"], meta["commit_from"] = args.commit, "--commit"
     result = {
         "meta": meta,
         "dry_run": dry_run,
@@ -1122,6 +1125,11 @@ def main(argv=None):
     parser.add_argument("--case-budget-s", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-input-gb", type=float, default=20.0)
+    parser.add_argument(
+        "--commit",
+        default=None,
+        help="commit to record when the tree has no git folder (a copy)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--batches", type=int, nargs="+", default=None)
     args = parser.parse_args(argv)

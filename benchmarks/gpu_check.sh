@@ -8,15 +8,18 @@
 #     OUT=/tmp/gpu DATA_DIR=../shared/data bash benchmarks/gpu_check.sh
 #
 # 1. tests/test_cuda.py (at most 2 minutes), 2. benchmarks/bench_gpu.py (at
-# most 5 minutes; its own budget is 250 s): 7 minutes at most
-# in all. With OUT set, pytest.log, bench_gpu.log and bench_gpu.json go there;
-# without it the logs go to a temporary folder and the JSON to
+# most 5 minutes; its own budget is 250 s): 7 minutes at most in all.
+#
+# With OUT set, pytest.log, bench_gpu.log and bench_gpu.json go there; without
+# it the logs go to a temporary folder and the JSON to
 # benchmarks/results/bench_gpu.json. DATA_DIR is the folder of
-# cifar10_gray_train.npz (default: the first of ../shared/data and
-# shared/data that has it; without it the benchmark records the fit as
-# skipped). PYTHON picks the interpreter (default python3). Packages missing
-# from that Python (skorch, say) are installed from the wheels in WHEELS
-# (default .whl) into a temporary folder, without a network:
+# cifar10_gray_train.npz (default: the first of ../shared/data and shared/data
+# that has it; without it the benchmark records the fit as skipped). PYTHON
+# picks the interpreter (default python3). COMMIT is recorded as the run's
+# commit where the tree is a copy without its git folder. Packages missing
+# from that Python (skorch, say) are installed, without a network, from the
+# wheels in WHEELS (default .whl) into a temporary folder; fetch them
+# beforehand with
 #
 #     pip download --no-deps --only-binary=:all: -d .whl skorch
 #
@@ -76,7 +79,7 @@ tests=$?
 echo "gpu_check: tests exited $tests after $((SECONDS - start)) s"
 
 timeout 300 "$PY" benchmarks/bench_gpu.py --data-dir "$DATA_DIR" --budget-s 250 \
-    --out "$JSON" 2>&1 | tee "$LOGS/bench_gpu.log"
+    --out "$JSON" ${COMMIT:+--commit "$COMMIT"} 2>&1 | tee "$LOGS/bench_gpu.log"
 bench=$?
 echo "gpu_check: benchmark exited $bench after $((SECONDS - start)) s; JSON: $JSON"
 
