@@ -42,10 +42,14 @@ Each case's time per matrix is set beside the bandwidth floor, the time to
 read the matrix once at ``--bandwidth`` bytes/s (4.8e12 for an H200).
 
 Sizes that would not fit are skipped and recorded: inputs over
-``--max-input-gb`` of host memory, or over the device's free memory. So is any
-case whose time, extrapolated from the same route at the previous batch (or a
-probe of 64 matrices), would exceed ``--case-budget-s``, and every case left
-when ``--budget-s`` runs out (batches of 1e6 come last, after the fit).
+``--max-input-gb`` of host memory, or over the device's free memory. Each
+case's time per call is first estimated from the same route at the previous
+batch (or from a probe of 64 matrices): a case whose warm-up and 3 runs would
+exceed ``--case-budget-s`` is timed once if one call fits (its record has a
+``note``), else skipped, and so is every case left when ``--budget-s`` runs
+out (batches of 1e6 come last, after the fit). Out-of-memory errors and other
+failures are recorded per case. Targets whose svdvals time was skipped use its
+time extrapolated linearly from the largest batch measured, and say so.
 
 Without CUDA the script says so, runs ``--dry-run`` instead and exits 0: every
 code path on the CPU with tiny sizes and a tiny fit, its JSON written to
