@@ -114,6 +114,7 @@ def test_targets_compare_like_with_like_and_extrapolate_only_svdvals():
     class Args:
         repeats, case_budget_s, budget_s, max_input_gb = 5, 4.0, 240.0, 20.0
         bandwidth, sizes, batches = 4.8e12, [32, 64], [1_000, 100_000]
+        fit_reserve_s = 100.0
 
     run = bench_gpu.settings(Args, dry_run=False)
     cases = [
@@ -148,6 +149,7 @@ def test_case_budget_repeats_runs_once_or_skips():
     class Args:
         repeats, case_budget_s, budget_s, max_input_gb = 5, 4.0, 100.0, 20.0
         bandwidth, sizes, batches = 4.8e12, None, None
+        fit_reserve_s = 100.0
 
     clock = bench_gpu.Clock(bench_gpu.settings(Args, dry_run=False))
     assert clock.plan(0.5, "probe") == ("repeat", None)
