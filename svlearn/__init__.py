@@ -25,6 +25,7 @@ _LAZY = {
     "estimate_rank": "svlearn._rank",
     "save": "svlearn._persistence",
     "load": "svlearn._persistence",
+    "InconsistentVersionWarning": "svlearn._persistence",
 }
 # Public submodules, imported on first attribute access.
 _SUBMODULES = ("metrics", "datasets", "plotting", "utils")

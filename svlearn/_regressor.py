@@ -874,6 +874,24 @@ class SingularValueRegressor(RegressorMixin, BaseEstimator):
         tags.regressor_tags.poor_score = self.head != "raw"
         return tags
 
+    # Model files: svlearn.save / svlearn.load (svlearn/_persistence.py) store
+    # the module's settings and weights and rebuild the net through this one
+    # method; the rest of the fitted state is plain attributes.
+    def _net_for_weights(self, module_params):
+        """An initialised net as fit builds it, around ``module_params``' module.
+
+        Loss, optimizer, device and the other net settings come from this
+        estimator's parameters, the module's settings from ``module_params``
+        (the architecture as fitted). The initial weights are drawn under a
+        forked torch RNG, leaving the global one alone, and are meant to be
+        replaced by ``net.module_.load_state_dict``.
+        """
+        net = self._build_net(0)
+        net.set_params(**{f"module__{k}": v for k, v in module_params.items()})
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+        return net
+
 
 def _safe(values):
     """Zeros replaced by ones, for divisions where 0 / 0 should be 0."""

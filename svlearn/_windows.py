@@ -525,3 +525,7 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.requires_fit = False
         return tags
+
+    # Model files (svlearn.save / svlearn.load): stateless, so a file stores
+    # the parameters and no fitted attribute.
+    _persisted_attributes = {}
