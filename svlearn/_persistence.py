@@ -551,6 +551,13 @@ class _FrozenFormat(_Format):
     def __init__(self):
         super().__init__("sklearn.frozen", "FrozenEstimator", {})
 
+    def check_params(self, params, where):
+        if not isinstance(params.get("estimator"), BaseEstimator):
+            raise ValueError(
+                f"{where}.estimator must be an estimator, got "
+                f"{_short(params.get('estimator'))}."
+            )
+
     def parts(self, est, where):
         return [(f"{where}.estimator", est.estimator)]
 
@@ -773,16 +780,16 @@ class _Writer:
         return key
 
     def value(self, value, where):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, int):
+        # numpy scalars first: np.float64 is also a float, and must come back
+        # as np.float64.
+        if isinstance(value, np.generic) and value.dtype.kind in _ARRAY_KINDS:
+            return {"type": "scalar", "key": self.array(np.asarray(value))}
+        if value is None or isinstance(value, (bool, str, int)):
             return value
         if isinstance(value, float):
             if math.isfinite(value):
                 return value  # json writes repr(float), which round-trips exactly
-            return {"type": "float", "value": repr(value)}
-        if isinstance(value, np.generic) and value.dtype.kind in _ARRAY_KINDS:
-            return {"type": "scalar", "key": self.array(np.asarray(value))}
+            return {"type": "float", "value": repr(float(value))}
         if isinstance(value, np.ndarray):
             return self.ndarray(value, where)
         if isinstance(value, (list, tuple)):
@@ -1104,7 +1111,10 @@ class _Reader:
                     f"{where}: {_short(attr)} is not a fitted attribute that a "
                     f"model file may set on {name} (those are {sorted(declared)})."
                 )
-        if state:
+        # A class whose every declared attribute is optional (a Pipeline, a
+        # stateless transformer) is checked always; others once fitted.
+        required = [k for k in declared.values() if not k.endswith("?")]
+        if state or not required:
             self.fitted_state(est, fmt, state, where, depth)
         self.pending.discard(ident)
         return est
@@ -1133,7 +1143,8 @@ class _Reader:
             )
         try:
             fmt.check(est)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
+            # A wrongly typed value in a file is a bad value of the file.
             raise ValueError(f"{where}: {exc}") from None
         for attr in fmt.custom:
             if attr in state:

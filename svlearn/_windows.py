@@ -527,5 +527,10 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
         return tags
 
     # Model files (svlearn.save / svlearn.load): stateless, so a file stores
-    # the parameters and no fitted attribute.
+    # the parameters and no fitted attribute; loading checks them as
+    # transform would.
     _persisted_attributes = {}
+
+    def _check_persisted_state(self):
+        """Raise unless the parameters are ones transform accepts."""
+        _positive_pairs(window_shape=self.window_shape, strides=self.strides)
