@@ -235,7 +235,8 @@ class _Format:
     """
 
     # Attributes with their own encoding (``encode`` / ``decode``), restored
-    # after the plain ones and the consistency check.
+    # after the plain ones and the consistency check; their declared kind
+    # names that encoding instead of a kind in _KINDS.
     custom = ()
 
     def __init__(self, module, name, attributes=None):
@@ -524,7 +525,7 @@ class _PipelineFormat(_Format):
                     "strings without '__'."
                 )
             names.append(name)
-            if part is None or part == "passthrough":
+            if part is None or (isinstance(part, str) and part == "passthrough"):
                 continue
             if not isinstance(part, BaseEstimator):
                 raise ValueError(f"steps[{i}] holds {_short(part)}, not an estimator.")
@@ -692,6 +693,11 @@ def _require_fitted(est, where):
         check_is_fitted(est)
     except NotFittedError as exc:
         raise NotFittedError(f"{where}: {exc}") from None
+
+
+def _required(declared):
+    """The declared attributes that every fitted state holds (kind without "?")."""
+    return [attr for attr, kind in declared.items() if not kind.endswith("?")]
 
 
 def _check_declarations(fmt, cls):
@@ -870,10 +876,11 @@ class _Writer:
             if problem:
                 raise TypeError(f"Cannot save: {problem}.")
             node["state"][attr] = self.value(value, f"{where}.{attr}")
-        if node["state"]:
+        # Checked as load will check it (see _Reader.estimator).
+        if node["state"] or not _required(declared):
             try:
                 fmt.check(est)
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:
                 raise ValueError(f"Cannot save {where}: {exc}") from None
         self.pending.discard(id(est))
         return node
@@ -1020,6 +1027,9 @@ class _Reader:
     def value(self, node, where, depth=0):
         if depth > _MAX_DEPTH:
             raise ValueError(f"{where} is nested more than {_MAX_DEPTH} levels deep.")
+        if type(node) is int and not -(2**63) <= node < 2**63:
+            # No parameter or attribute needs more; numpy could not hold it.
+            raise ValueError(f"{where} holds an int outside the int64 range.")
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
         if not isinstance(node, dict):
@@ -1113,19 +1123,14 @@ class _Reader:
                 )
         # A class whose every declared attribute is optional (a Pipeline, a
         # stateless transformer) is checked always; others once fitted.
-        required = [k for k in declared.values() if not k.endswith("?")]
-        if state or not required:
+        if state or not _required(declared):
             self.fitted_state(est, fmt, state, where, depth)
         self.pending.discard(ident)
         return est
 
     def fitted_state(self, est, fmt, state, where, depth):
         declared = fmt.attributes
-        missing = [
-            a
-            for a, kind in declared.items()
-            if a not in state and not kind.endswith("?")
-        ]
+        missing = [a for a in _required(declared) if a not in state]
         if missing:
             raise ValueError(f"{where} is fitted only in part: it lacks {missing}.")
         for attr, kind in declared.items():
@@ -1182,10 +1187,10 @@ def _check_header(meta, path):
         )
     if int(version) < FORMAT_VERSION:
         raise ValueError(
-            f"{path!r} uses format version {version}, written by a development "
-            f"version of svlearn before 0.1.0 and not checked as version "
-            f"{FORMAT_VERSION} files are; load it with that version and save it "
-            "again."
+            f"{path!r} uses format version {version}, written by an earlier "
+            f"development version of svlearn, whose files are not checked as "
+            f"version {FORMAT_VERSION} files are; load it with that version and "
+            "save it again."
         )
 
 
