@@ -209,6 +209,9 @@ def _pick(rng, seq):
 def _mutate_spec(spec, rng):
     """Apply one random mutation to ``spec`` in place; describe it."""
     slots = _slots(spec, [])
+    if not slots:  # earlier mutations emptied it
+        spec["root"] = copy.deepcopy(_pick(rng, _POOL))
+        return "root replaced"
     # Mostly inside the estimator tree, sometimes the envelope and versions.
     inner = _slots(spec["root"], []) if isinstance(spec.get("root"), dict) else []
     container, key = _pick(rng, inner if inner and rng.random() < 0.9 else slots)
