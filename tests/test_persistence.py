@@ -1,5 +1,6 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
+import copy
 import json
 import os
 import re
@@ -232,6 +233,9 @@ def test_refuses_newer_format_and_foreign_files(fitted, path, tmp_path):
     _write(spec, arrays, path, version=FORMAT_VERSION + 1)
     with pytest.raises(ValueError, match="newer than this svlearn reads"):
         svlearn.load(path)
+    _write(spec, arrays, path, version=1)
+    with pytest.raises(ValueError, match="earlier development version"):
+        svlearn.load(path)
 
     from safetensors.numpy import save_file
 
@@ -370,13 +374,17 @@ def test_huge_declared_architecture_is_refused_before_allocating(fitted, path):
     ],
 )
 def test_state_sets_only_declared_fitted_attributes(fitted, path, attr, value):
+    constraints = dict(SingularValueRegressor._parameter_constraints)
     svlearn.save(fitted, path)
     _craft(path, lambda spec, arrays: spec["root"]["state"].update({attr: value}))
     with pytest.raises(
         ValueError, match=f"'{re.escape(attr)}'.*not a fitted attribute"
     ):
         svlearn.load(path)
-    assert SingularValueRegressor._parameter_constraints
+    # Parameter validation is as it was: a bad value still raises.
+    assert SingularValueRegressor._parameter_constraints == constraints
+    with pytest.raises(ValueError, match="max_iter"):
+        SingularValueRegressor(max_iter=0).fit(np.ones((4, 4)))
 
 
 @pytest.mark.parametrize(
@@ -476,11 +484,37 @@ def test_mean_spectrum_state_must_fit_the_shape(matrices, path):
         svlearn.load(path)
 
 
-def test_svdlight_regressor_must_fit_its_matrices(fitted, matrices, path, tmp_path):
+def test_svdlight_k_must_fit_its_matrices(fitted, matrices, path):
     svd = SVDLight(k=2, regressor=fitted).fit(matrices)
     svlearn.save(svd, path)
     _craft(path, lambda spec, arrays: spec["root"]["params"].update(k=9))
     with pytest.raises(ValueError, match="k=9"):
+        svlearn.load(path)
+
+
+def test_max_error_needs_an_error_model_to_save_or_load(fitted, path):
+    uncalibrated = copy.deepcopy(fitted).set_params(max_error=0.1)
+    with pytest.raises(ValueError, match="max_error=0.1 needs the error model"):
+        svlearn.save(uncalibrated, path)
+    svlearn.save(fitted, path)
+    _craft(path, lambda spec, arrays: spec["root"]["params"].update(max_error=0.1))
+    with pytest.raises(ValueError, match="max_error=0.1 needs the error model"):
+        svlearn.load(path)
+
+
+def test_every_stored_array_is_used_once(fitted, path):
+    svlearn.save(fitted, path)
+    _craft(path, lambda spec, arrays: arrays.update(extra=np.zeros(3)))
+    with pytest.raises(ValueError, match=r"arrays \['extra'\] that nothing uses"):
+        svlearn.load(path)
+
+    def alias(spec, arrays):
+        weights = spec["root"]["state"]["net_"]["state_dict"]
+        weights["mlp.0.bias"] = weights["mlp.2.bias"]
+
+    svlearn.save(fitted, path)
+    _craft(path, alias)
+    with pytest.raises(ValueError, match="a second time"):
         svlearn.load(path)
 
 
