@@ -197,15 +197,9 @@ _KINDS = {
 }
 
 
-def _parse_kind(kind):
-    """``(alternatives, optional)`` of a declared kind such as ``"floats|None?"``."""
-    optional = kind.endswith("?")
-    return kind.rstrip("?").split("|"), optional
-
-
 def _kind_problem(value, kind, where):
     """A sentence saying why ``value`` is not of ``kind``, or None."""
-    alternatives, _ = _parse_kind(kind)
+    alternatives = kind.rstrip("?").split("|")
     if any(_KINDS[alt][1](value) for alt in alternatives):
         return None
     wanted = " or ".join(_KINDS[alt][0] for alt in alternatives)
