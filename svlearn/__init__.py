@@ -33,6 +33,7 @@ _LAZY = {
     "log_abs_det": "svlearn._spectral",
     "save": "svlearn._persistence",
     "load": "svlearn._persistence",
+    "InconsistentVersionWarning": "svlearn._persistence",
 }
 # Public submodules, imported on first attribute access.
 _SUBMODULES = ("metrics", "datasets", "plotting", "utils")

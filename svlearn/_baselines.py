@@ -195,6 +195,54 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
         tags.regressor_tags.poor_score = True
         return tags
 
+    # Model files (svlearn.save / svlearn.load): the fitted attributes a file
+    # stores, with their kinds ("?": fit may not set it), and the check that
+    # a loaded state is one fit could have made.
+    _persisted_attributes = {
+        "matrix_shape_": "shape",
+        "n_features_in_": "int",
+        "feature_names_in_": "str array?",
+        "_y_1d": "bool",
+        "spectrum_": "float array",
+        "template_": "float array?",
+    }
+
+    def _check_persisted_state(self):
+        """Raise ValueError unless the fitted attributes fit together."""
+        m, n = self.matrix_shape_
+        problems = []
+        if self.n_features_in_ != m * n:
+            problems.append(
+                f"n_features_in_={self.n_features_in_} but matrix_shape_="
+                f"{self.matrix_shape_} matrices have {m * n} entries"
+            )
+        if self.spectrum_.shape != (min(m, n),):
+            problems.append(
+                f"spectrum_ has shape {self.spectrum_.shape}, not ({min(m, n)},)"
+            )
+        k = self._n_leading(self.matrix_shape_)
+        template = getattr(self, "template_", None)
+        if k and (template is None or template.shape != (min(m, n) - k,)):
+            got = "none" if template is None else f"shape {template.shape}"
+            problems.append(
+                f"scaling={self.scaling!r} needs template_ of shape "
+                f"({min(m, n) - k},), got {got}"
+            )
+        from ._persistence import MAX_ITERATIONS
+
+        if self.n_iter > MAX_ITERATIONS:
+            # predict runs n_iter iteration steps: a file must not ask for hours.
+            problems.append(
+                f"n_iter={self.n_iter} exceeds the {MAX_ITERATIONS} iteration "
+                "steps that svlearn.load accepts"
+            )
+        if self._y_1d and min(m, n) != 1:
+            problems.append(
+                "_y_1d=True (fitted on 1-D y) needs 1 x n or n x 1 matrices"
+            )
+        if problems:
+            raise ValueError("; ".join(problems) + ".")
+
 
 class RandomSpectrumBaseline(BaseEstimator):
     """Random singular values: the "random" reconstructions of Figure 6.

@@ -672,6 +672,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         tags.regressor_tags.poor_score = self.head != "raw"
         return tags
 
+    # Model files: svlearn.save / svlearn.load (svlearn/_persistence.py) store
+    # the module's settings and weights and rebuild the net through this one
+    # method; the rest of the fitted state is plain attributes.
+
 
 class _FitData:
     """A fit's validated data, held until training succeeds."""

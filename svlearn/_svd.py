@@ -424,6 +424,39 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         U, S, Vt = self.decompose(X)
         return ((U * S[:, None, :]) @ Vt).reshape(U.shape[0], -1)
 
+    # Model files (svlearn.save / svlearn.load): the fitted attributes a file
+    # stores, with their kinds ("?": fit may not set it), and the check that
+    # a loaded state is one fit could have made.
+    _persisted_attributes = {
+        "matrix_shape_": "shape",
+        "n_features_in_": "int",
+        "feature_names_in_": "str array?",
+        "regressor_": "estimator",
+        "_sampling_seed": "int",
+    }
+
+    def _check_persisted_state(self):
+        """Raise ValueError unless the fitted attributes fit together."""
+        m, n = self.matrix_shape_
+        if self.n_features_in_ != m * n:
+            raise ValueError(
+                f"n_features_in_={self.n_features_in_} but matrix_shape_="
+                f"{self.matrix_shape_} matrices have {m * n} entries."
+            )
+        _check_k_fits(self.k, self.matrix_shape_)
+        regressor = self.regressor_
+        if not hasattr(regressor, "predict") or not _is_fitted(regressor):
+            raise ValueError(
+                f"regressor_ must be a fitted estimator with predict, got "
+                f"{type(regressor).__name__}."
+            )
+        fitted_shape = getattr(regressor, "matrix_shape_", None)
+        if fitted_shape is not None and tuple(fitted_shape) != self.matrix_shape_:
+            raise ValueError(
+                f"regressor_ was fitted on {tuple(fitted_shape)} matrices, but "
+                f"matrix_shape_={self.matrix_shape_}."
+            )
+
 
 def _is_fitted(estimator):
     """Whether ``estimator`` is fitted, for objects that may not be estimators."""

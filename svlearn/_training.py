@@ -29,6 +29,7 @@ __all__ = [
     "build_net",
     "hidden_sizes",
     "module_params",
+    "net_for_weights",
     "train",
 ]
 
@@ -118,6 +119,33 @@ def build_net(est, matrix_shape, seed, device=None):
         # Normalised spectra give losses around 1e-5: show significant digits.
         callbacks__print_log__floatfmt=".4g",
     )
+
+
+def net_for_weights(est, matrix_shape, module_params):
+    """An initialised net as fit builds it, around ``module_params``' module.
+
+    Loss, optimizer, device and the other net settings come from the
+    estimator's parameters, the module's settings from ``module_params`` (the
+    architecture as fitted, which ``set_params`` may since have changed). The
+    initial weights are drawn under a forked torch RNG, leaving the global one
+    alone, and are meant to be replaced by ``net.module_.load_state_dict``.
+
+    Parameters
+    ----------
+    est : SingularValueRegressor
+    matrix_shape : tuple of two ints
+    module_params : dict
+        ``SpectrumMLP`` arguments (without the ``module__`` prefix).
+
+    Returns
+    -------
+    net : skorch.NeuralNetRegressor
+    """
+    net = build_net(est, matrix_shape, 0)
+    net.set_params(**{f"module__{k}": v for k, v in module_params.items()})
+    with torch.random.fork_rng(devices=[]):
+        net.initialize()
+    return net
 
 
 class TrainingRecord:

@@ -534,3 +534,12 @@ class MatrixWindowTransformer(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.requires_fit = False
         return tags
+
+    # Model files (svlearn.save / svlearn.load): stateless, so a file stores
+    # the parameters and no fitted attribute; loading checks them as
+    # transform would.
+    _persisted_attributes = {}
+
+    def _check_persisted_state(self):
+        """Raise unless the parameters are ones transform accepts."""
+        positive_pairs(window_shape=self.window_shape, strides=self.strides)

@@ -1,10 +1,16 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
+import copy
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
+from pathlib import Path
 from unittest import mock
 
 import joblib
@@ -13,6 +19,7 @@ import pytest
 import torch
 from safetensors import safe_open
 from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -136,9 +143,7 @@ def test_shared_objects_stay_shared(fitted, matrices, path):
     assert loaded.regressor is loaded.regressor_
 
 
-def test_unfitted_and_string_feature_names(matrices, path):
-    svlearn.save(SingularValueRegressor(hidden_layer_sizes=(4, 2)), path)
-    assert svlearn.load(path).hidden_layer_sizes == (4, 2)
+def test_string_feature_names_round_trip(matrices, path):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(matrices[:, :4], columns=list("abcd"))
     scaler = StandardScaler().fit(frame)
@@ -228,6 +233,9 @@ def test_refuses_newer_format_and_foreign_files(fitted, path, tmp_path):
     _write(spec, arrays, path, version=FORMAT_VERSION + 1)
     with pytest.raises(ValueError, match="newer than this svlearn reads"):
         svlearn.load(path)
+    _write(spec, arrays, path, version=1)
+    with pytest.raises(ValueError, match="earlier development version"):
+        svlearn.load(path)
 
     from safetensors.numpy import save_file
 
@@ -247,7 +255,7 @@ def test_refuses_malformed_description(fitted, path):
     spec, arrays = _spec_and_arrays(path)
     spec["root"]["params"] = ["device"]
     _write(spec, arrays, path)
-    with pytest.raises(ValueError, match="malformed description"):
+    with pytest.raises(ValueError, match="params must be a JSON object"):
         svlearn.load(path)
 
 
@@ -256,7 +264,7 @@ def test_refuses_setting_methods(fitted, path):
     spec, arrays = _spec_and_arrays(path)
     spec["root"]["state"]["predict"] = 1
     _write(spec, arrays, path)
-    with pytest.raises(ValueError, match="Refusing to set attribute 'predict'"):
+    with pytest.raises(ValueError, match="'predict' is not a fitted attribute"):
         svlearn.load(path)
 
 
@@ -270,7 +278,7 @@ def test_save_refuses_unsupported_objects_pointing_to_joblib(matrices, path):
         svlearn.save(reg, path)
     rng = np.random.RandomState(0)
     with pytest.raises(TypeError, match="random_state"):
-        svlearn.save(SingularValueRegressor(random_state=rng), path)
+        svlearn.save(MatrixWindowTransformer(random_state=rng), path)
     with pytest.raises(TypeError, match="must be an estimator"):
         svlearn.save([1, 2], path)
     assert not path.exists()
@@ -280,3 +288,447 @@ def test_joblib_keeps_working(fitted, matrices, tmp_path):
     joblib.dump(fitted, tmp_path / "model.joblib")
     loaded = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_array_equal(loaded.predict(matrices), fitted.predict(matrices))
+
+
+# --- The loader refuses crafted files ---------------------------------------
+# A crafted file carries a valid digest (anyone can recompute it), so each of
+# these tests rewrites the description and re-signs it with _write.
+
+
+def _craft(path, edit):
+    """Apply ``edit(spec, arrays)`` to the saved file and re-sign it."""
+    spec, arrays = _spec_and_arrays(path)
+    edit(spec, arrays)
+    _write(spec, arrays, path)
+
+
+def _tuple(*items):
+    return {"type": "tuple", "items": list(items)}
+
+
+def _peak_rss_growth_mb(fn):
+    """Call ``fn()``; return its outcome and how far the peak RSS rose, in MB.
+
+    The kernel's peak-RSS counter (VmHWM) is reset first, so the growth is
+    this call's own, torch's allocations included (tracemalloc misses them).
+    """
+    status = "/proc/self/status"
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("needs Linux's /proc to measure peak memory")
+
+    def peak_kb():
+        with open(status) as f:
+            for line in f:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM line")
+
+    def current_kb():
+        with open(status) as f:
+            for line in f:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS line")
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = current_kb()
+    try:
+        outcome = fn()
+    except Exception as exc:  # the caller inspects it
+        outcome = exc
+    return outcome, (peak_kb() - before) / 1024
+
+
+def test_huge_declared_architecture_is_refused_before_allocating(fitted, path):
+    svlearn.save(fitted, path)
+
+    def huge(spec, arrays):
+        root = spec["root"]
+        root["params"]["hidden_layer_sizes"] = _tuple(15000, 15000)
+        module_params = root["state"]["net_"]["module_params"]
+        module_params["module__hidden_layer_sizes"] = _tuple(15000, 15000)
+
+    _craft(path, huge)
+    assert path.stat().st_size < 64_000
+    start = time.perf_counter()
+    outcome, growth = _peak_rss_growth_mb(lambda: svlearn.load(path))
+    elapsed = time.perf_counter() - start
+    assert isinstance(outcome, ValueError), outcome
+    assert elapsed < 0.5, f"{elapsed:.2f} s"
+    # A 15000 x 15000 float32 layer alone is 900 MB.
+    assert growth < 50, f"peak RSS grew by {growth:.0f} MB"
+    assert re.search(r"mlp\.\d\.weight.*\(15000, 6\).*\(16, 6\)", str(outcome))
+
+
+@pytest.mark.parametrize(
+    "attr, value",
+    [
+        ("_parameter_constraints", {"type": "dict", "items": {}}),
+        ("_private_", 1),
+        ("_y_2d", True),
+        ("extra_", 1.0),
+        ("predict", 1),
+        ("__class__", "x"),
+        ("_repr_html_", 1),
+    ],
+)
+def test_state_sets_only_declared_fitted_attributes(fitted, path, attr, value):
+    constraints = dict(SingularValueRegressor._parameter_constraints)
+    svlearn.save(fitted, path)
+    _craft(path, lambda spec, arrays: spec["root"]["state"].update({attr: value}))
+    with pytest.raises(
+        ValueError, match=f"'{re.escape(attr)}'.*not a fitted attribute"
+    ):
+        svlearn.load(path)
+    # Parameter validation is as it was: a bad value still raises.
+    assert SingularValueRegressor._parameter_constraints == constraints
+    with pytest.raises(ValueError, match="max_iter"):
+        SingularValueRegressor(max_iter=0).fit(np.ones((4, 4)))
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("max_epochs", 10**9), ("lr", 1.0), ("module", "torch.nn.Linear"), ("x", 1)],
+)
+def test_network_takes_only_module_parameters(fitted, path, key, value):
+    svlearn.save(fitted, path)
+
+    def edit(spec, arrays):
+        spec["root"]["state"]["net_"]["module_params"][key] = value
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=f"'{key}'.*module parameter"):
+        svlearn.load(path)
+
+
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("module__activation", "softmax", "activation"),
+        ("module__dropout", 1.5, "dropout"),
+        ("module__n_iter", 10**12, "n_iter"),
+        ("module__hidden_layer_sizes", _tuple(16, -1), "hidden_layer_sizes"),
+        ("module__matrix_shape", _tuple(4, 9), "matrix_shape"),
+    ],
+)
+def test_module_parameters_are_validated(fitted, path, key, value, match):
+    svlearn.save(fitted, path)
+
+    def edit(spec, arrays):
+        spec["root"]["state"]["net_"]["module_params"][key] = value
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=match):
+        svlearn.load(path)
+
+
+@pytest.fixture(scope="module")
+def calibrated(matrices):
+    """A regressor with error estimates (210 of 300 matrices calibrate)."""
+    return SingularValueRegressor(calibration_fraction=0.7, **FAST).fit(matrices)
+
+
+@pytest.mark.parametrize(
+    "attr, value, match",
+    [
+        ("matrix_shape_", _tuple(4, 9), "matrix_shape_"),
+        ("matrix_shape_", _tuple(5, 5), "n_features_in_"),
+        ("matrix_shape_", {"type": "list", "items": [6, 6]}, "matrix_shape_"),
+        ("n_features_in_", 25, "n_features_in_"),
+        ("n_outputs_", 5, "n_outputs_"),
+        ("_y_1d", True, "_y_1d"),
+        ("scale_", -1.0, "scale_"),
+        ("error_offset_", {"type": "float", "value": "nan"}, "error_offset_"),
+        ("error_coef_", None, "error_coef_"),
+        ("n_calibration_", None, "error_coef_"),
+    ],
+)
+def test_inconsistent_fitted_state_is_refused(calibrated, path, attr, value, match):
+    svlearn.save(calibrated, path)
+
+    def edit(spec, arrays):
+        state = spec["root"]["state"]
+        if value is None:
+            del state[attr]
+        else:
+            state[attr] = value
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=match):
+        svlearn.load(path)
+
+
+def test_error_coefficients_must_fit_the_error_features(calibrated, path):
+    svlearn.save(calibrated, path)
+
+    def edit(spec, arrays):
+        key = spec["root"]["state"]["error_coef_"]["key"]
+        arrays[key] = arrays[key][:4]
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=r"error_coef_.*\(6,\)"):
+        svlearn.load(path)
+
+
+def test_mean_spectrum_state_must_fit_the_shape(matrices, path):
+    reg = MeanSpectrumRegressor(scaling="subspace", n_components=2).fit(matrices)
+    svlearn.save(reg, path)
+
+    def edit(spec, arrays):
+        key = spec["root"]["state"]["template_"]["key"]
+        arrays[key] = np.ones(7)
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=r"template_.*\(4,\)"):
+        svlearn.load(path)
+
+
+def test_svdlight_k_must_fit_its_matrices(fitted, matrices, path):
+    svd = SVDLight(k=2, regressor=fitted).fit(matrices)
+    svlearn.save(svd, path)
+    _craft(path, lambda spec, arrays: spec["root"]["params"].update(k=9))
+    with pytest.raises(ValueError, match="k=9"):
+        svlearn.load(path)
+
+
+def test_max_error_needs_an_error_model_to_save_or_load(fitted, path):
+    uncalibrated = copy.deepcopy(fitted).set_params(max_error=0.1)
+    with pytest.raises(ValueError, match="max_error=0.1 needs the error model"):
+        svlearn.save(uncalibrated, path)
+    svlearn.save(fitted, path)
+    _craft(path, lambda spec, arrays: spec["root"]["params"].update(max_error=0.1))
+    with pytest.raises(ValueError, match="max_error=0.1 needs the error model"):
+        svlearn.load(path)
+
+
+def test_every_stored_array_is_used_once(fitted, path):
+    svlearn.save(fitted, path)
+    _craft(path, lambda spec, arrays: arrays.update(extra=np.zeros(3)))
+    with pytest.raises(ValueError, match=r"arrays \['extra'\] that nothing uses"):
+        svlearn.load(path)
+
+    def alias(spec, arrays):
+        weights = spec["root"]["state"]["net_"]["state_dict"]
+        weights["mlp.0.bias"] = weights["mlp.2.bias"]
+
+    svlearn.save(fitted, path)
+    _craft(path, alias)
+    with pytest.raises(ValueError, match="a second time"):
+        svlearn.load(path)
+
+
+def test_unfitted_state_is_refused(fitted, path):
+    svlearn.save(fitted, path)
+    _craft(path, lambda spec, arrays: spec["root"].update(state={}))
+    with pytest.raises(ValueError, match="not fitted"):
+        svlearn.load(path)
+
+
+def test_pipeline_memory_is_never_saved_or_loaded(matrices, path, tmp_path):
+    pipe = make_pipeline(StandardScaler(), MeanSpectrumRegressor(), memory=None)
+    pipe.fit(matrices)
+    cached = make_pipeline(
+        StandardScaler(), MeanSpectrumRegressor(), memory=str(tmp_path / "cache")
+    ).fit(matrices)
+    with pytest.raises(ValueError, match=r"estimator\.memory"):
+        svlearn.save(cached, path)
+    assert not path.exists()
+
+    svlearn.save(pipe, path)
+    folder = str(tmp_path / "cache")
+    _craft(path, lambda spec, arrays: spec["root"]["params"].update(memory=folder))
+    with pytest.raises(ValueError, match="memory"):
+        svlearn.load(path)
+
+
+def test_load_names_the_path_of_a_folder_missing_or_empty_file(tmp_path):
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        svlearn.load(tmp_path)
+    missing = tmp_path / "missing.safetensors"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+        svlearn.load(missing)
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=f"{re.escape(str(empty))}.*empty"):
+        svlearn.load(empty)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_file_mode_follows_the_umask(matrices, tmp_path, umask):
+    reg = MeanSpectrumRegressor().fit(matrices)
+    old = os.umask(umask)
+    try:
+        svlearn.save(reg, tmp_path / "model.safetensors")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "model.safetensors").stat().st_mode)
+    assert mode == 0o666 & ~umask, oct(mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_saving_an_unfitted_estimator_raises_not_fitted(fitted, matrices, path):
+    with pytest.raises(NotFittedError, match="SingularValueRegressor"):
+        svlearn.save(SingularValueRegressor(), path)
+    with pytest.raises(NotFittedError, match=r"steps\[0\].*StandardScaler"):
+        svlearn.save(make_pipeline(StandardScaler(), PCA(n_components=2)), path)
+    # The final step is fitted, the first is not: still not usable.
+    with pytest.raises(NotFittedError, match=r"steps\[0\].*StandardScaler"):
+        svlearn.save(make_pipeline(StandardScaler(), FrozenEstimator(fitted)), path)
+    with pytest.raises(NotFittedError, match=r"steps\[1\].estimator.*PCA"):
+        scaler = StandardScaler().fit(matrices)
+        svlearn.save(make_pipeline(scaler, FrozenEstimator(PCA())), path)
+    assert not path.exists()
+    # Stateless: its tags say requires_fit=False.
+    svlearn.save(MatrixWindowTransformer(window_shape=3), path)
+    assert svlearn.load(path).window_shape == 3
+
+
+def test_allow_list_holds_only_tested_classes(path):
+    from svlearn._persistence import _ALLOWED
+
+    assert sorted(_ALLOWED) == sorted(ROUND_TRIPS)
+    from sklearn.preprocessing import MinMaxScaler
+
+    with pytest.raises(TypeError, match="MinMaxScaler.*allow-list"):
+        svlearn.save(MinMaxScaler().fit(np.ones((3, 2))), path)
+
+
+def _pipeline_case(matrices):
+    images = np.random.default_rng(0).random((2, 12, 14))
+    pipe = make_pipeline(
+        MatrixWindowTransformer(window_shape=(3, 3), strides=3),
+        StandardScaler(),
+        PCA(n_components=4, random_state=0),
+    )
+    return pipe.fit(images), "transform", images
+
+
+# One fitted example of each class on the allow-list, by its allow-list name.
+ROUND_TRIPS = {
+    "svlearn.SingularValueRegressor": lambda fitted, X: (fitted, "predict", X),
+    "svlearn.MeanSpectrumRegressor": lambda fitted, X: (
+        MeanSpectrumRegressor(scaling="subspace").fit(X),
+        "predict",
+        X,
+    ),
+    "svlearn.MatrixWindowTransformer": lambda fitted, X: (
+        MatrixWindowTransformer(window_shape=(4, 5), strides=2),
+        "transform",
+        X.reshape(-1, 6, 6)[:5],
+    ),
+    "svlearn.SVDLight": lambda fitted, X: (
+        SVDLight(k=2, regressor=fitted, random_state=0).fit(X),
+        "transform",
+        X,
+    ),
+    "sklearn.pipeline.Pipeline": lambda fitted, X: _pipeline_case(X),
+    "sklearn.frozen.FrozenEstimator": lambda fitted, X: (
+        FrozenEstimator(fitted),
+        "predict",
+        X,
+    ),
+    "sklearn.preprocessing.StandardScaler": lambda fitted, X: (
+        StandardScaler().fit(X),
+        "transform",
+        X,
+    ),
+    "sklearn.decomposition.PCA": lambda fitted, X: (
+        PCA(n_components=3, whiten=True, random_state=0).fit(X),
+        "transform",
+        X,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
+def test_round_trip_each_allowed_class(name, fitted, matrices, path):
+    est, method, X = ROUND_TRIPS[name](fitted, matrices)
+    svlearn.save(est, path)
+    loaded = svlearn.load(path)
+    assert type(loaded) is type(est)
+    expected = getattr(est, method)(X)
+    np.testing.assert_array_equal(getattr(loaded, method)(X), expected, strict=True)
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
+def test_every_fitted_attribute_is_declared(name, fitted, matrices):
+    from svlearn._persistence import _format_of
+
+    est, _, _ = ROUND_TRIPS[name](fitted, matrices)
+    declared = set(_format_of(est).attributes)
+    fitted_attrs = set(vars(est)) - set(est.get_params(deep=False))
+    assert fitted_attrs <= declared, sorted(fitted_attrs - declared)
+
+
+def test_calibrated_and_early_stopping_state_round_trips(calibrated, matrices, path):
+    stopping = SingularValueRegressor(early_stopping=True, **FAST).fit(matrices)
+    assert stopping.validation_scores_ is not None
+    for est in (calibrated, stopping):
+        svlearn.save(est, path)
+        loaded = svlearn.load(path)
+        for attr in set(vars(est)) - set(est.get_params()) - {"net_"}:
+            assert repr(getattr(loaded, attr)) == repr(getattr(est, attr)), attr
+        np.testing.assert_array_equal(loaded.predict(matrices), est.predict(matrices))
+    pred, error = calibrated.predict(matrices, return_error=True)
+    svlearn.save(calibrated, path)
+    loaded_pred, loaded_error = svlearn.load(path).predict(matrices, return_error=True)
+    np.testing.assert_array_equal(loaded_pred, pred)
+    np.testing.assert_array_equal(loaded_error, error)
+
+
+def test_generic_code_does_not_build_the_regressor_net():
+    source = Path(svlearn._persistence.__file__).read_text()
+    assert "_build_net" not in source
+
+
+def test_versions_are_recorded_and_a_mismatch_warns(fitted, path):
+    import sklearn
+    import skorch
+
+    svlearn.save(fitted, path)
+    spec, _ = _spec_and_arrays(path)
+    assert spec["versions"] == {
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skorch": skorch.__version__,
+        "svlearn": svlearn.__version__,
+        "torch": torch.__version__,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svlearn.load(path)
+
+    def older(spec, arrays):
+        spec["versions"]["scikit-learn"] = "1.6.1"
+        spec["versions"]["torch"] = "2.1.0"
+
+    _craft(path, older)
+    with pytest.warns(svlearn.InconsistentVersionWarning) as record:
+        loaded = svlearn.load(path)
+    message = str(record[0].message)
+    assert "scikit-learn 1.6.1" in message and sklearn.__version__ in message
+    assert "torch 2.1.0" in message and "numpy" not in message
+    assert record[0].message.original_versions == {
+        "scikit-learn": "1.6.1",
+        "torch": "2.1.0",
+    }
+    assert isinstance(loaded, SingularValueRegressor)
+
+
+def test_docs_call_the_digest_an_integrity_check_not_authentication():
+    docs = (Path(__file__).parents[1] / "docs" / "persistence.md").read_text()
+    for text in (docs, svlearn.load.__doc__, svlearn._persistence.__doc__):
+        flat = " ".join(text.split())
+        assert "integrity check, not authentication" in flat
+
+
+def test_docs_compare_with_skops_and_joblib_in_a_table():
+    docs = (Path(__file__).parents[1] / "docs" / "persistence.md").read_text()
+    header = next(line for line in docs.splitlines() if line.startswith("| |"))
+    assert "joblib" in header and "skops.io" in header and "svlearn" in header
+    rows = [
+        line.split("|")[1].strip() for line in docs.splitlines() if line[:2] == "| "
+    ]
+    for row in ("stores", "trusts", "why svlearn keeps its own"):
+        assert any(row in r for r in rows), row
