@@ -102,7 +102,7 @@ class InconsistentVersionWarning(UserWarning):
     See Also
     --------
     load : Warns with it.
-    sklearn.exceptions.InconsistentVersionWarning : scikit-learn's, for pickles.
+    sklearn.exceptions.InconsistentVersionWarning : The warning scikit-learn gives for pickles.
 
     Examples
     --------

@@ -7,7 +7,7 @@ from sklearn.metrics import mean_absolute_error
 from sklearn.utils import check_array, check_consistent_length
 
 
-def _check_spectra(y_true, y_pred, sample_weight=None):
+def check_spectra(y_true, y_pred, sample_weight=None):
     y_true = check_array(y_true, ensure_2d=False, dtype=np.float64, input_name="y_true")
     y_pred = check_array(y_pred, ensure_2d=False, dtype=np.float64, input_name="y_pred")
     if y_true.ndim == 1:
@@ -53,7 +53,7 @@ def nmse_per_matrix(y_true, y_pred):
     >>> nmse_per_matrix([[2.0, 1.0], [1.0, 0.0]], [[2.0, 0.0], [1.0, 0.0]])
     array([0.2, 0. ])
     """
-    y_true, y_pred = _check_spectra(y_true, y_pred)
+    y_true, y_pred = check_spectra(y_true, y_pred)
     num = ((y_true - y_pred) ** 2).sum(axis=1)
     den = (y_true**2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -89,7 +89,7 @@ def mae_per_matrix(y_true, y_pred):
     >>> mae_per_matrix([[2.0, 1.0]], [[1.0, 0.0]])
     array([1.])
     """
-    y_true, y_pred = _check_spectra(y_true, y_pred)
+    y_true, y_pred = check_spectra(y_true, y_pred)
     # Transposed, each matrix is one "output" of sklearn's MAE.
     return mean_absolute_error(y_true.T, y_pred.T, multioutput="raw_values")
 
@@ -168,7 +168,7 @@ def mae(y_true, y_pred, *, sample_weight=None):
     >>> float(mae([[2.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [1.0, 0.0]]))
     0.5
     """
-    y_true, y_pred = _check_spectra(y_true, y_pred, sample_weight)
+    y_true, y_pred = check_spectra(y_true, y_pred, sample_weight)
     # The mean over matrices of per-matrix means is sklearn's MAE averaged
     # over outputs, as every matrix has the same number of values.
     return float(mean_absolute_error(y_true, y_pred, sample_weight=sample_weight))

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._regression import _check_spectra
+from ._regression import check_spectra
 
 _FLOOR = [Interval(Real, 0, 1, closed="right")]
 _QUANTILE = [Interval(Real, 0, 1, closed="both")]
@@ -22,7 +22,7 @@ _QUANTILE = [Interval(Real, 0, 1, closed="both")]
 
 def _check_truth_and_floor(y_true, y_pred, floor):
     """Validated 2-D spectra and each matrix's floor ``floor * s_1``."""
-    y_true, y_pred = _check_spectra(y_true, y_pred)
+    y_true, y_pred = check_spectra(y_true, y_pred)
     if (y_true < 0).any():
         row = int(np.flatnonzero((y_true < 0).any(axis=1))[0])
         raise ValueError(

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from .._validation import check_matrix_stack
 
 
-def _pyplot(caller):
+def import_pyplot(caller):
     """Import matplotlib.pyplot on first use, with an install hint if missing."""
     try:
         import matplotlib.pyplot as plt
@@ -20,7 +20,7 @@ def _pyplot(caller):
     return plt
 
 
-def _matrix_stack(X, matrix_shape=None):
+def matrix_stack(X, matrix_shape=None):
     """Return ``X`` as a float64 stack of shape (n_samples, m, n).
 
     NaN and infinite entries are kept: a plot shows them rather than fail.
@@ -28,7 +28,7 @@ def _matrix_stack(X, matrix_shape=None):
     return check_matrix_stack(X, matrix_shape, ensure_all_finite=False)[0]
 
 
-def _named(y_pred, name):
+def named_predictions(y_pred, name):
     """Return predictions as ``{name: 2-D array}``; a mapping passes through."""
     if isinstance(y_pred, dict):
         items = y_pred.items()
@@ -43,7 +43,7 @@ def _named(y_pred, name):
     return named
 
 
-def _sample_indices(n_total, n_samples, sample_indices, random_state):
+def choose_indices(n_total, n_samples, sample_indices, random_state):
     """Indices of the samples to draw: given ones, or a reproducible draw."""
     if sample_indices is not None:
         indices = np.asarray(sample_indices, dtype=np.intp).ravel()
@@ -60,7 +60,7 @@ def _sample_indices(n_total, n_samples, sample_indices, random_state):
     return np.sort(rng.choice(n_total, size=n_samples, replace=False))
 
 
-def _axes_grid(plt, ax, n_rows, n_cols, figsize):
+def axes_grid(plt, ax, n_rows, n_cols, figsize):
     """Return (figure, axes of shape (n_rows, n_cols)) from ``ax`` or a new figure."""
     if ax is None:
         fig, axes = plt.subplots(

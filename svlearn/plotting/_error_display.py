@@ -6,7 +6,7 @@ import numpy as np
 
 from .._linalg import singular_values
 from ..metrics import mae_per_matrix, nmse_per_matrix
-from ._base import _axes_grid, _matrix_stack, _named, _pyplot
+from ._base import axes_grid, import_pyplot, matrix_stack, named_predictions
 
 
 def _bin_edges(values, bins):
@@ -84,8 +84,8 @@ class ErrorHistogramDisplay:
         display : ErrorHistogramDisplay
             Object that stores the computed values.
         """
-        plt = _pyplot("ErrorHistogramDisplay.plot")
-        fig, axes = _axes_grid(plt, ax, 1, 2, (9.0, 3.4))
+        plt = import_pyplot("ErrorHistogramDisplay.plot")
+        fig, axes = axes_grid(plt, ax, 1, 2, (9.0, 3.4))
         axes = axes.ravel()
         panels = [
             (axes[0], self.mae, 1.0, "MAE per matrix"),
@@ -144,7 +144,7 @@ class ErrorHistogramDisplay:
         display : ErrorHistogramDisplay
             Object that stores the computed values.
         """
-        preds = _named(y_pred, name)
+        preds = named_predictions(y_pred, name)
         disp = cls(
             nmse={k: nmse_per_matrix(y_true, y) for k, y in preds.items()},
             mae={k: mae_per_matrix(y_true, y) for k, y in preds.items()},
@@ -179,7 +179,7 @@ class ErrorHistogramDisplay:
         display : ErrorHistogramDisplay
             Object that stores the computed values.
         """
-        matrices = _matrix_stack(X, getattr(estimator, "matrix_shape_", None))
+        matrices = matrix_stack(X, getattr(estimator, "matrix_shape_", None))
         flat = matrices.reshape(len(matrices), -1)
         y_true = singular_values(matrices) if y is None else y
         return cls.from_predictions(

@@ -5,7 +5,13 @@
 import numpy as np
 
 from .._linalg import singular_values
-from ._base import _axes_grid, _matrix_stack, _named, _pyplot, _sample_indices
+from ._base import (
+    axes_grid,
+    choose_indices,
+    import_pyplot,
+    matrix_stack,
+    named_predictions,
+)
 
 
 def _reconstruct(matrices, s, k):
@@ -86,10 +92,10 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
             Object that stores the computed values.
         """
-        plt = _pyplot("ReconstructionDisplay.plot")
+        plt = import_pyplot("ReconstructionDisplay.plot")
         images = np.asarray(self.images, dtype=np.float64)
         n_rows, n_cols = images.shape[:2]
-        fig, axes = _axes_grid(plt, ax, n_rows, n_cols, (2.2 * n_cols, 2.3 * n_rows))
+        fig, axes = axes_grid(plt, ax, n_rows, n_cols, (2.2 * n_cols, 2.3 * n_rows))
         ranges = self.reference if self.reference is not None else images
         self.images_ = np.empty((n_rows, n_cols), dtype=object)
         for i in range(n_rows):
@@ -158,10 +164,10 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
             Object that stores the computed values.
         """
-        matrices = _matrix_stack(X, matrix_shape)
-        preds = _named(y_pred, name)
+        matrices = matrix_stack(X, matrix_shape)
+        preds = named_predictions(y_pred, name)
         given = None if sample_index is None else [sample_index]
-        (idx,) = _sample_indices(len(matrices), 1, given, random_state)
+        (idx,) = choose_indices(len(matrices), 1, given, random_state)
         one = matrices[idx : idx + 1]
         rows = {"true Σ": singular_values(one)}
         for key, y in preds.items():
@@ -229,9 +235,9 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
             Object that stores the computed values.
         """
-        matrices = _matrix_stack(X, getattr(estimator, "matrix_shape_", None))
+        matrices = matrix_stack(X, getattr(estimator, "matrix_shape_", None))
         given = None if sample_index is None else [sample_index]
-        (idx,) = _sample_indices(len(matrices), 1, given, random_state)
+        (idx,) = choose_indices(len(matrices), 1, given, random_state)
         one = matrices[idx : idx + 1]
         y_pred = estimator.predict(one.reshape(1, -1))
         return cls.from_predictions(
@@ -287,10 +293,10 @@ class ReconstructionDisplay:
         display : ReconstructionDisplay
             Object that stores the computed values.
         """
-        matrices = _matrix_stack(X, matrix_shape)
+        matrices = matrix_stack(X, matrix_shape)
         if not reconstructions:
             raise ValueError("reconstructions is empty; give at least one method.")
-        idx = _sample_indices(len(matrices), n_samples, sample_indices, random_state)
+        idx = choose_indices(len(matrices), n_samples, sample_indices, random_state)
         columns = []
         for key, R in reconstructions.items():
             R = np.asarray(R, dtype=np.float64)

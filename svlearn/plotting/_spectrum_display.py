@@ -5,7 +5,13 @@
 import numpy as np
 
 from .._linalg import singular_values
-from ._base import _axes_grid, _matrix_stack, _named, _pyplot, _sample_indices
+from ._base import (
+    axes_grid,
+    choose_indices,
+    import_pyplot,
+    matrix_stack,
+    named_predictions,
+)
 
 _SCALES = ("log", "linear")
 _ZEROS = ("mask", "floor")
@@ -118,13 +124,13 @@ class SpectrumDisplay:
             )
         if zeros not in _ZEROS:
             raise ValueError(f"zeros must be one of {_ZEROS}; got zeros={zeros!r}.")
-        plt = _pyplot("SpectrumDisplay.plot")
+        plt = import_pyplot("SpectrumDisplay.plot")
         y_true = np.asarray(self.y_true, dtype=np.float64)
-        preds = _named(self.y_pred, "predicted")
+        preds = named_predictions(self.y_pred, "predicted")
         show_matrices = show_matrices and self.matrices is not None
         n_shown = y_true.shape[0]
         n_rows = len(scales) + int(show_matrices)
-        fig, axes = _axes_grid(plt, ax, n_rows, n_shown, (3.0 * n_shown, 2.6 * n_rows))
+        fig, axes = axes_grid(plt, ax, n_rows, n_shown, (3.0 * n_shown, 2.6 * n_rows))
         labels = (
             self.sample_indices if self.sample_indices is not None else range(n_shown)
         )
@@ -230,17 +236,17 @@ class SpectrumDisplay:
             Object that stores the computed values.
         """
         y_true = np.asarray(y_true, dtype=np.float64)
-        preds = _named(y_pred, name)
+        preds = named_predictions(y_pred, name)
         for key, y in preds.items():
             if y.shape != y_true.shape:
                 raise ValueError(
                     f"y_pred[{key!r}] has shape {y.shape} but y_true has shape "
                     f"{y_true.shape}."
                 )
-        idx = _sample_indices(len(y_true), n_samples, sample_indices, random_state)
+        idx = choose_indices(len(y_true), n_samples, sample_indices, random_state)
         matrices = None
         if X is not None:
-            matrices = _matrix_stack(X, matrix_shape)
+            matrices = matrix_stack(X, matrix_shape)
             if len(matrices) != len(y_true):
                 raise ValueError(
                     f"X holds {len(matrices)} matrices but y_true has "
@@ -314,8 +320,8 @@ class SpectrumDisplay:
             Object that stores the computed values.
         """
         matrix_shape = getattr(estimator, "matrix_shape_", None)
-        matrices = _matrix_stack(X, matrix_shape)
-        idx = _sample_indices(len(matrices), n_samples, sample_indices, random_state)
+        matrices = matrix_stack(X, matrix_shape)
+        idx = choose_indices(len(matrices), n_samples, sample_indices, random_state)
         shown = matrices[idx]
         flat = shown.reshape(len(idx), -1)
         y_true = (
