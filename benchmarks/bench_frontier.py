@@ -59,12 +59,12 @@ BATCH = 10_000
 SEEDS = (0, 1, 2)
 NONLEARNED = [(k, q) for k in range(1, 9) for q in range(0, 7)]
 MOMENT = [(k, q) for k in (1, 2, 3, 4, 6) for q in (1, 2)]
-# The learned configurations along the frontier (a first full run with six
-# more, (3, 0), (4, 0), (6, 0), (2, 2), (3, 2), (8, 2), put none of them on it).
+# The learned configurations that can lie on the frontier; (3, 0), (4, 0),
+# (6, 0), (2, 2), (3, 2) and (8, 2) are dominated by these and not run.
 LEARNED = [(2, 0), (1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1), (8, 1)]
 LEARNED += [(4, 2), (6, 2)]
 DEFAULT = (4, 1)  # SingularValueRegressor()'s n_components, n_iter
-COST_CEILING_US = 10.0  # the issue's range for "learned below non-learned"
+COST_CEILING_US = 10.0  # the range for "learned below non-learned"
 
 
 class MomentTailEstimator:
@@ -203,7 +203,7 @@ def best_within(rows, cost, families):
 
 
 def dominance(rows, default_key, ceiling=COST_CEILING_US):
-    """The issue's comparisons of the learned and non-learned frontiers."""
+    """The comparisons of the learned and non-learned frontiers."""
     by_key = {r["key"]: r for r in rows}
     default = by_key[default_key]
     rival = best_within(rows, default["us"], ("nonlearned", "moment"))
@@ -479,7 +479,7 @@ def _row(r, family=True):
 
 
 def targets(result):
-    """The issue's targets, judged on a result.
+    """The targets, judged on a result.
 
     Returns a list of dicts with ``name``, ``value``, ``target``, ``met`` and
     the table's ``measured`` cell; a speed target is judged on one thread
@@ -582,8 +582,8 @@ def tables(result):
 
     ``fronts`` holds the Pareto points of each family, cheapest first;
     ``learned`` and ``nonlearned`` every estimator of those families;
-    ``exact`` the exact routes; ``issue`` the issue's table re-measured;
-    ``targets`` the issue's targets.
+    ``exact`` the exact routes; ``issue`` the starting point's table re-measured;
+    ``targets`` the targets.
     """
     by_key = {r["key"]: r for r in result["estimators"]}
 

@@ -90,7 +90,7 @@ TARGET_BATCH = 100_000
 # default, and its most accurate one.
 CONFIGS = {"k2_q1": (2, 1), "k4_q1": (4, 1), "k6_q2": (6, 2)}
 DEFAULT = "k4_q1"  # SingularValueRegressor()'s n_components=4, n_iter=1
-# The issue's targets at batch 1e5: speed-up of the default over svdvals by
+# The targets at batch 1e5: speed-up of the default over svdvals by
 # size (the smallest size gets the first), and matrices/s at the smallest.
 SPEEDUP_TARGETS = (10.0, 30.0, 30.0)
 RATE_TARGET = 1e7
@@ -809,7 +809,7 @@ def _median_for(result, size, batch, route, config=None):
 
 
 def targets(result):
-    """The issue's targets beside the measurements, met or not.
+    """The targets beside the measurements, met or not.
 
     Returns a list of dicts with ``name``, ``value``, ``target`` and ``met``
     (None where the value could not be measured). Speed-ups compare like with

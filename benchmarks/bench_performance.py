@@ -242,7 +242,7 @@ DATA_LABELS = {
 
 
 def targets(result):
-    """The issue's targets, judged on a result.
+    """The targets, judged on a result.
 
     Returns a list of dicts with ``name``, ``value``, ``target``, ``met`` and
     the table's ``measured`` cell.

@@ -72,7 +72,7 @@ MAX_ERROR = 1e-3
 # Other thresholds, read off the same estimates: what each would recompute
 # and miss (its own threshold as the bound).
 SWEEP = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
-# The issue's targets (issue 12, "Targets"), for the model trained on CIFAR.
+# The targets of the error estimates, for the model trained on CIFAR.
 TARGETS = {
     "misses_in_distribution": 0.01,
     "misses_shift": 0.02,
@@ -283,7 +283,7 @@ def run_suite(name, reg, tests, repeat, keep=()):
 
 
 def check_targets(sets, class_shift):
-    """The issue's targets against the CIFAR model's measurements."""
+    """The targets against the CIFAR model's measurements."""
     ind = sets["cifar_holdout"]
     shifts = {k: v for k, v in sets.items() if k != "cifar_holdout"}
     shifts["cifar_class_shift"] = class_shift
@@ -451,7 +451,7 @@ TARGET_NAMES = {
 
 
 def targets(result):
-    """The issue's targets, judged on a result's CIFAR-model measurements.
+    """The targets, judged on a result's CIFAR-model measurements.
 
     Returns a list of dicts with ``name``, ``value``, ``target``, ``met``,
     and the table's ``asked`` and ``measured`` cells.
@@ -505,7 +505,7 @@ def tables(result):
     """The Markdown tables of a result.
 
     ``cifar``, ``class_shift`` and ``mixture`` give accuracy, coverage and
-    fallback per test set for one model; ``targets`` the issue's targets;
+    fallback per test set for one model; ``targets`` the targets;
     ``generality`` both models side by side; ``sweep`` other ``max_error``
     values in distribution.
     """

@@ -1,6 +1,6 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The default SingularValueRegressor across matrix sizes (issue 11, item 5).
+"""The default SingularValueRegressor across matrix sizes.
 
 For each size (8x8 to 256x256, and the rectangular 24x48 and 100x20) the
 default :class:`~svlearn.SingularValueRegressor` (``random_state`` = seed,
@@ -120,7 +120,7 @@ def mean_std(values):
 
 
 def speed_targets(size, batch, speedup_numpy):
-    """The issue's targets for one size, judged at the batch that was timed."""
+    """The targets for one size, judged at the batch that was timed."""
     targets = {
         "not_slower_than_numpy": {
             "target": "predict no slower than numpy at batch 10,000",
@@ -517,7 +517,7 @@ def main(argv=None):
 
 
 def targets(result):
-    """The issue's speed targets of every size, judged at its timed batch.
+    """The speed targets of every size, judged at its timed batch.
 
     Returns a list of dicts with ``name``, ``value`` (the speed-up over
     numpy), ``target``, ``met``, and ``size`` and ``batch``.
