@@ -700,17 +700,17 @@ def test_versions_are_recorded_and_a_mismatch_warns(fitted, path):
         svlearn.load(path)
 
     def older(spec, arrays):
-        spec["versions"]["scikit-learn"] = "1.6.1"
+        spec["versions"]["scikit-learn"] = "1.0.2"
         spec["versions"]["torch"] = "2.1.0"
 
     _craft(path, older)
     with pytest.warns(svlearn.InconsistentVersionWarning) as record:
         loaded = svlearn.load(path)
     message = str(record[0].message)
-    assert "scikit-learn 1.6.1" in message and sklearn.__version__ in message
+    assert "scikit-learn 1.0.2" in message and sklearn.__version__ in message
     assert "torch 2.1.0" in message and "numpy" not in message
     assert record[0].message.original_versions == {
-        "scikit-learn": "1.6.1",
+        "scikit-learn": "1.0.2",
         "torch": "2.1.0",
     }
     assert isinstance(loaded, SingularValueRegressor)
