@@ -3,6 +3,10 @@
 """The ``svlearn`` command line (also ``python -m svlearn``)."""
 
 import argparse
+import contextlib
+import io
+import os
+import re
 import shlex
 import sys
 
@@ -15,6 +19,42 @@ examples:
   svlearn reproduce --dataset spambase --data-home ~/data
   svlearn reproduce --dataset my_matrices.npz --test-size 10000
 """
+
+
+# Colour and cursor codes (skorch's epoch table colours its columns).
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _PlainText(io.TextIOBase):
+    """A text stream that passes text on to ``stream`` without ANSI codes."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        self._stream.write(_ANSI.sub("", text))
+        return len(text)
+
+    def flush(self):
+        self._stream.flush()
+
+    def isatty(self):
+        return False
+
+
+def _terminal(stdout, stderr, environ):
+    """``(colour, bars)``: colours on stdout, progress bars on stderr.
+
+    Both only on a terminal, so that ``svlearn reproduce > log`` writes one
+    line per epoch or stage; a set ``NO_COLOR`` (https://no-color.org) turns
+    colours off on a terminal too.
+    """
+
+    def tty(stream):
+        return bool(getattr(stream, "isatty", lambda: False)())
+
+    colour = tty(stdout) and not environ.get("NO_COLOR")
+    return colour, tty(stderr)
 
 
 def _positive_int(text):
@@ -158,7 +198,11 @@ def _parser():
         "-q",
         "--quiet",
         action="store_true",
-        help="no training log and no progress bars",
+        help=(
+            "print errors and warnings only: no stage lines, no epoch log, no "
+            "progress bars (output to a file or pipe already has no bars or "
+            "colours)"
+        ),
     )
     return parser
 
@@ -190,20 +234,24 @@ def _reproduce(args, parser):
 
     matplotlib.use("Agg")  # files only; never open windows
     command = shlex.join(["svlearn", *args.argv])
-    reproduce(
-        experiments,
-        out_dir=args.out,
-        seed=args.seed,
-        device=args.device,
-        verbose=0 if args.quiet else 2,
-        repeats=args.repeats,
-        progress=not args.quiet,
-        command=command,
-        dataset=args.dataset,
-        max_iter=args.max_iter,
-        hidden_layer_sizes=args.hidden_layer_sizes,
-        batch_size=args.batch_size,
-    )
+    colour, bars = _terminal(sys.stdout, sys.stderr, os.environ)
+    # verbose=2 adds skorch's per-batch progress bar to its epoch table.
+    verbose = 0 if args.quiet else 2 if bars else 1
+    with contextlib.redirect_stdout(sys.stdout if colour else _PlainText(sys.stdout)):
+        reproduce(
+            experiments,
+            out_dir=args.out,
+            seed=args.seed,
+            device=args.device,
+            verbose=verbose,
+            repeats=args.repeats,
+            progress=not args.quiet,
+            command=command,
+            dataset=args.dataset,
+            max_iter=args.max_iter,
+            hidden_layer_sizes=args.hidden_layer_sizes,
+            batch_size=args.batch_size,
+        )
     if not args.quiet:
         print(f"report: {args.out}/report.md")
     return 0

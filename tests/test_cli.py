@@ -219,3 +219,67 @@ def test_clear_error_without_matplotlib(monkeypatch, capsys):
         main(["reproduce"])
     assert exc.value.code == 2
     assert "the figures need matplotlib" in capsys.readouterr().err
+
+
+def _run_to_files(tmp_path, *extra, env=None):
+    """Run a tiny ``svlearn reproduce`` with stdout and stderr sent to files."""
+    _tiny_stack(tmp_path / "tiny.npz")
+    argv = [
+        sys.executable, "-m", "svlearn", "reproduce",
+        "--dataset", str(tmp_path / "tiny.npz"),
+        "--test-size", "20", "--max-iter", "3", "--hidden-layer-sizes", "8",
+        "--batch-size", "16", "--repeats", "1", "--out", str(tmp_path / "out"),
+        *extra,
+    ]  # fmt: skip
+    with open(tmp_path / "out.log", "w") as out, open(tmp_path / "err.log", "w") as err:
+        subprocess.run(argv, stdout=out, stderr=err, check=True, env=env, timeout=300)
+    return (tmp_path / "out.log").read_text(), (tmp_path / "err.log").read_text()
+
+
+def test_output_to_a_file_has_no_carriage_returns_or_ansi_codes(tmp_path):
+    out, err = _run_to_files(tmp_path)
+    for text in (out, err):
+        assert "\r" not in text and "\x1b" not in text, repr(text[:500])
+    # One line per epoch of each network (two networks, three epochs each) ...
+    epochs = [line.split()[0] for line in out.splitlines() if line[:1] == " "]
+    assert epochs.count("1") == epochs.count("3") == 2, out
+    # ... and one line per stage, counted in words a reader expects.
+    assert "(1 round)" in err and "rounds)" not in err
+    assert out.rstrip().endswith("report.md")
+
+
+def test_quiet_prints_only_errors_and_warnings(tmp_path):
+    out, err = _run_to_files(tmp_path, "--quiet")
+    assert out == ""
+    # Tiny data warns that it is too small to calibrate error estimates.
+    assert "[svlearn]" not in err and "epoch" not in err
+
+
+@pytest.mark.parametrize(
+    "stdout_tty, stderr_tty, environ, expected",
+    [
+        (True, True, {}, (True, True)),
+        (True, True, {"NO_COLOR": "1"}, (False, True)),
+        (False, False, {}, (False, False)),
+        (True, False, {}, (True, False)),
+    ],
+)
+def test_colours_and_bars_only_on_a_terminal(stdout_tty, stderr_tty, environ, expected):
+    from svlearn._cli import _terminal
+
+    class Stream:
+        def __init__(self, tty):
+            self.isatty = lambda: tty
+
+    assert _terminal(Stream(stdout_tty), Stream(stderr_tty), environ) == expected
+
+
+def test_plain_text_stream_drops_ansi_codes():
+    import io
+
+    from svlearn._cli import _PlainText
+
+    sink = io.StringIO()
+    stream = _PlainText(sink)
+    stream.write("\x1b[36m0.123\x1b[0m  \x1b[32m4.5\x1b[0m\n")
+    assert sink.getvalue() == "0.123  4.5\n" and not stream.isatty()

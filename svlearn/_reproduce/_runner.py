@@ -35,7 +35,9 @@ def _log(progress, message):
 
 
 def _progress_bar(items, enabled, desc):
-    if not enabled:
+    # A bar redraws its line with carriage returns: only on a terminal, so a
+    # log file gets the stage lines alone.
+    if not (enabled and sys.stderr.isatty()):
         return items
     from tqdm.auto import tqdm
 
@@ -114,7 +116,8 @@ def run_experiment(
         y = estimators[row["key"]][1].predict(X_test)
         preds[row["key"]] = np.asarray(y, dtype=np.float64)
         row.update(spectrum_errors(y_true, preds[row["key"]]))
-    _log(progress, f"{exp.key}: timing predictions and exact SVD ({repeats} rounds)")
+    rounds = f"best of {repeats} rounds" if repeats > 1 else "1 round"
+    _log(progress, f"{exp.key}: timing predictions and exact SVD ({rounds})")
     times = _time_predictions(estimators, X_test, shape, device, repeats)
 
     n_test = len(X_test)
@@ -195,7 +198,8 @@ def reproduce(
     repeats : int, default=3
         Timings are the best of this many interleaved rounds.
     progress : bool, default=True
-        Log steps and show the evaluation progress bar on stderr.
+        Log each stage on stderr, one line each, and show the evaluation
+        progress bar when stderr is a terminal.
     command : str, default=None
         The command line, recorded in the report.
     dataset : str, default=None
