@@ -33,6 +33,12 @@ def _git(*args):
 
 
 def _version(package):
+    if package == "svlearn":
+        # The import name: the distribution is named otherwise, and "svlearn"
+        # on PyPI is another project.
+        import svlearn
+
+        return svlearn.__version__
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

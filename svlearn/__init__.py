@@ -40,7 +40,7 @@ _SUBMODULES = ("metrics", "datasets", "plotting", "utils")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 # ``svlearn.dask`` needs the optional dask dependency (``pip install
-# svlearn[dask]``), so it stays out of ``__all__``: ``import *`` and the
+# sv-learn-mlp[dask]``), so it stays out of ``__all__``: ``import *`` and the
 # estimator discovery must work without it.
 _SUBMODULES += ("dask",)
 

@@ -216,7 +216,7 @@ def _reproduce(args, parser):
         parser.exit(
             2,
             "svlearn reproduce: error: the figures need matplotlib; install it "
-            "with `pip install 'svlearn[plot]'` or `pip install matplotlib`.\n",
+            "with `pip install 'sv-learn-mlp[plot]'` or `pip install matplotlib`.\n",
         )
     try:
         experiments = load_experiments(

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Dask integration: blockwise prediction, spectral maps and chunked training.
 
-Requires the optional dependency ``dask[array]`` (``pip install svlearn[dask]``);
+Requires the optional dependency ``dask[array]`` (``pip install 'sv-learn-mlp[dask]'``);
 ``distributed`` adds clusters. Everything here is lazy: the functions build
 dask graphs, and ``.compute()`` (or ``.persist()``, ``.to_zarr(...)``) runs them
 on the current scheduler, a local thread pool or a ``distributed`` cluster.
@@ -19,7 +19,7 @@ try:
     import dask.array as da
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "svlearn.dask needs dask: pip install 'svlearn[dask]' (or 'dask[array]')."
+        "svlearn.dask needs dask: pip install 'sv-learn-mlp[dask]' (or 'dask[array]')."
     ) from exc
 
 from ._validation import POSITIVE_INT

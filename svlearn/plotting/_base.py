@@ -15,7 +15,7 @@ def import_pyplot(caller):
     except ImportError as exc:  # pragma: no cover - exercised without matplotlib
         raise ImportError(
             f"{caller} requires matplotlib; install it with "
-            "`pip install 'svlearn[plot]'` or `pip install matplotlib`."
+            "`pip install 'sv-learn-mlp[plot]'` or `pip install matplotlib`."
         ) from exc
     return plt
 
