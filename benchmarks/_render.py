@@ -30,6 +30,37 @@ _MARKER = re.compile(r"<!-- (table|value): ([^>]+?) -->(.*?)<!-- /\1 -->", re.S)
 _CODE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$|`[^`\n]+`", re.S | re.M)
 
 
+# A data option's value in a recorded command: the folder the data sets were
+# in on the machine that ran it, which readers replace by their own.
+_DATA_ARG = re.compile(r"(--data(?:-dir|-home|set)?[ =])([^\s`]+)")
+
+
+def portable_command(text):
+    """Write the data folders of recorded commands in ``text`` as ``DATA_DIR``.
+
+    A folder outside the checkout (absolute, or starting with ``..``) is the
+    one of the machine that ran the command; a file in it keeps its name.
+
+    Examples
+    --------
+    >>> portable_command("`bench.py --data-dir ../shared/data --seed 0`")
+    '`bench.py --data-dir DATA_DIR --seed 0`'
+    >>> portable_command("--data /srv/data/cifar10_gray_train.npz")
+    '--data DATA_DIR/cifar10_gray_train.npz'
+    >>> portable_command("--dataset cifar10 --data-home ~/data")
+    '--dataset cifar10 --data-home ~/data'
+    """
+
+    def replace(match):
+        value = match[2]
+        if not value.startswith(("/", "..")):
+            return match[0]
+        name = Path(value).name
+        return match[1] + ("DATA_DIR/" + name if "." in name else "DATA_DIR")
+
+    return _DATA_ARG.sub(replace, text)
+
+
 class RenderError(ValueError):
     """A marker that names an unknown table, file or JSON path."""
 
@@ -76,7 +107,7 @@ def _render_marker(kind, spec, load):
         return format(value, fmt)
     name, _, table = spec.partition("/")
     if table == "meta":
-        return f"\n{source_line(load(name))}\n"
+        return f"\n{portable_command(source_line(load(name)))}\n"
     module = importlib.import_module("_reports" if name == "reports" else name)
     tables = module.tables(load(name))
     if table not in tables:

@@ -88,6 +88,13 @@ def _own_methods():
 
 autosummary_context = {"own_methods": _own_methods()}
 
+# The API tables show each docstring's first sentence; autosummary ends it at
+# the first period unless the text before it is a known abbreviation, so
+# "(paper Eq. 1)" would be cut after "Eq.".
+import sphinx.ext.autosummary as _autosummary  # noqa: E402
+
+_autosummary.WELL_KNOWN_ABBREVIATIONS += ("Eq.", "Fig.")
+
 # Every cross-reference must resolve (``-W`` turns a miss into an error).
 nitpicky = True
 
@@ -162,7 +169,9 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"svlearn {version}"
 html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
-    "show_prev_next": False,
+    "show_prev_next": True,
+    # Home, install, user guide, examples, API; the rest under "More".
+    "header_links_before_dropdown": 5,
     # API pages drop it (templates' sidebar_secondary.remove) to use the width.
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],

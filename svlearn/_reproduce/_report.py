@@ -64,8 +64,11 @@ def table_i(result, paper=None, paper_label="paper, Table I (as reported)"):
 def _markdown(report):
     env = report["environment"]
     pools = ", ".join(f"{p['api']} {p['num_threads']}" for p in env["threadpools"])
+    # The data set by name (a file by its name alone), so that reports of
+    # several runs have titles of their own.
+    dataset = Path(report.get("dataset") or "sample_images").name
     out = [
-        "# svlearn reproduce: report",
+        f"# svlearn reproduce: report on {dataset}",
         "",
         f"Command: `{report['command']}`",
         "",
