@@ -9,8 +9,9 @@ from; ``reports/name``: a table of ``_reports.py``, from every
 ``docs/results/<run>/report.json``). ``<!-- value: SOURCE/a/0/b|.3g -->...<!--
 /value -->`` holds one measured value in prose: a path through dicts and lists
 (an element by index or by its ``"label"``) and a format spec, or ``%`` and a
-spec for a percentage; SOURCE is ``bench_x`` or ``report:RUN``. Markers in code
-are quoted, not rendered. See docs/numbers.md.
+spec for a percentage; SOURCE is ``bench_x`` or ``report:RUN``. Inside a
+Markdown table, write the separator ``\\|``. Markers in code are quoted, not
+rendered. See docs/numbers.md.
 """
 
 import importlib
@@ -100,7 +101,8 @@ def lookup(data, keys):
 def _render_marker(kind, spec, load):
     if kind == "value":
         path, _, fmt = spec.partition("|")
-        name, *keys = path.strip().split("/")
+        # In a Markdown table a bare "|" would end the cell: "\|" there.
+        name, *keys = path.strip().removesuffix("\\").split("/")
         value, fmt = lookup(load(name), keys), fmt.strip()
         if fmt.startswith("%"):  # a percentage with significant digits
             return format(100 * value, fmt[1:]) + "%"

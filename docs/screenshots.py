@@ -19,16 +19,31 @@ import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
+# Every top-level page, then the pages with the widest tables and figures.
 PAGES = {
     "index": "index.html",
+    "install": "install.html",
+    "user_guide": "user_guide.html",
+    "own_matrices": "own-matrices.html",
+    "choosing": "choosing.html",
+    "quantities": "quantities.html",
+    "faq": "faq.html",
+    "regressor": "regressor.html",
+    "api": "api.html",
     "api_regressor": "generated/svlearn.SingularValueRegressor.html",
     "gallery_index": "auto_examples/index.html",
     "gallery_quickstart": "auto_examples/plot_quickstart.html",
-    "gallery_error_estimates": "auto_examples/plot_error_estimates.html",
-    "gallery_save_load": "auto_examples/plot_save_load.html",
-    "gallery_dask": "auto_examples/plot_dask.html",
-    "svdlight_tables": "svdlight.html",
+    "benchmarks": "benchmarks.html",
     "performance_tables": "performance.html",
+    "batches_and_sizes": "batches-and-sizes.html",
+    "ablation": "ablation.html",
+    "paper_comparison": "paper-comparison.html",
+    "results": "results.html",
+    "svdlight_tables": "svdlight.html",
+    "development": "development.html",
+    "numbers": "numbers.html",
+    "changes": "changes.html",
+    "citing": "citing.html",
 }
 
 
@@ -68,7 +83,7 @@ def main(argv=None):
     parser.add_argument("--html", default=str(DOCS / "_build" / "html"))
     parser.add_argument("--out", default=str(DOCS / "_build" / "screenshots"))
     parser.add_argument("--chromium", default=None)
-    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=2400)
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=None)
     args = parser.parse_args(argv)

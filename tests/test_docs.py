@@ -76,3 +76,79 @@ def test_screenshot_script_names_the_missing_browser():
         sys.path.remove(str(ROOT / "docs"))
     with pytest.raises(FileNotFoundError, match="no-such-browser.*chromium"):
         screenshots.find_chromium("no-such-browser")
+
+
+def _page_paths():
+    """Every Markdown page of the site, and the README."""
+    paths = [ROOT / "README.md", ROOT / "CHANGES.md", *sorted(ROOT.glob("docs/*.md"))]
+    return paths + sorted(ROOT.glob("docs/results/*/report.md"))
+
+
+PAGES = [str(p.relative_to(ROOT)) for p in _page_paths()]
+
+
+# How the project's own tracker is cited ("issue 11", "Issue 6's", "issues 3"),
+# and folders of the machine that built the docs: the data folder beside the
+# checkout, or an absolute path under a machine's top-level folders.
+_ISSUE = re.compile(r"\b[Ii]ssues? #?\d+")
+_MACHINE_PATH = re.compile(
+    r"\.\./shared\b|(?<![\w.:/~-])/(?:work|tmp|home|root|Users|mnt|srv|opt)/"
+)
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("the targets of issue 11", True),
+        ("Issue 6's targets", True),
+        ("see skorch#642 upstream", False),
+        ("--data-dir ../shared/data", True),
+        ("--dataset /work/shared/data/x.npz --out /tmp/run", True),
+        ("https://download.pytorch.org/whl/cpu and ~/data", False),
+        ("--data-dir DATA_DIR", False),
+    ],
+)
+def test_process_note_patterns(text, found):
+    assert bool(_ISSUE.search(text) or _MACHINE_PATH.search(text)) is found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_names_no_issue_number_or_machine_path(page):
+    text = (ROOT / page).read_text()
+    problems = [
+        f"line {text[: m.start()].count(chr(10)) + 1}: {m[0]!r}"
+        for pattern in (_ISSUE, _MACHINE_PATH)
+        for m in pattern.finditer(text)
+    ]
+    assert not problems, f"{page} speaks of the lab, not the project: {problems}"
+
+
+def _unescaped_pipes(line):
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def test_markdown_table_rows_keep_their_columns():
+    # A "|" inside a cell, even inside backticks, starts a new cell (GFM), so
+    # the row would spill over its columns; write "‖" or "\|" instead.
+    problems = []
+    for name in PAGES:
+        lines = (ROOT / name).read_text().splitlines()
+        for i, line in enumerate(lines):
+            is_align = re.fullmatch(r"\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?", line)
+            if not (is_align and i and lines[i - 1].lstrip().startswith("|")):
+                continue
+            width = _unescaped_pipes(lines[i - 1])
+            for j in range(i + 1, len(lines)):
+                if not lines[j].lstrip().startswith("|"):
+                    break
+                if _unescaped_pipes(lines[j]) != width:
+                    problems.append(f"{name}:{j + 1}")
+    assert not problems, f"table rows with extra or missing cells: {problems}"
+
+
+def test_maintainer_pages_are_not_in_the_top_navigation():
+    index = (ROOT / "docs" / "index.md").read_text()
+    toctree = index[index.index("```{toctree}") :]
+    top = set(re.findall(r"^([\w/-]+)$", toctree, re.M))
+    assert {"install", "user_guide", "api", "benchmarks", "development"} <= top
+    assert not top & {"numbers", "architecture", "performance"}

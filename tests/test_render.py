@@ -243,3 +243,10 @@ def test_json_without_provenance_says_so():
 def test_markdown_table_checks_its_alignment():
     with pytest.raises(ValueError, match="align has 1 letters for 2 columns"):
         _format.markdown(["a", "b"], [["1", "2"]], "l")
+
+
+def test_a_value_in_a_table_cell_escapes_its_separator(results):
+    # A bare "|" would split the cell of a Markdown table.
+    text = "| a | <!-- value: bench_x/a/b/0\\|.2f --><!-- /value --> |\n"
+    out = _render.render_text(text, results)
+    assert out == "| a | <!-- value: bench_x/a/b/0\\|.2f -->0.12<!-- /value --> |\n"
