@@ -38,7 +38,7 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
           ``||A||_F^2 - sum(top**2)``. Non-negative, descending, and the energy
           identity holds exactly. This is the "ritz" head without its
           network: the best zero-learning estimator at its cost, to choose
-          knowingly (see docs/performance.md for its accuracy-speed frontier).
+          knowingly (its accuracy-speed frontier: :ref:`performance`).
         - "power": "subspace" with one component (power iteration).
     n_components : int, default=3
         Leading values computed by subspace iteration (``scaling="subspace"``);

@@ -945,7 +945,8 @@ def save(estimator, path):
     runs no code from it. A new file gets the mode ``open()`` gives (``0o666``
     less the umask); an existing one is replaced atomically.
 
-    Read more in ``docs/persistence.md``.
+    Read more in the :ref:`persistence user guide <persistence>`
+    (``docs/persistence.md``).
 
     Parameters
     ----------

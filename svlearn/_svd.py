@@ -252,7 +252,7 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     columns of ``U_C`` with the rows of ``V_R^T`` to chance, and its ``U_C``
     spans ``k`` sampled columns rather than the top singular subspace. On
     CIFAR-10 images even exact singular values give a relative Frobenius
-    error several times that of the truncated SVD; see ``docs/svdlight.md``
+    error several times that of the truncated SVD; see :doc:`/svdlight`
     for the measured comparison with the truncated SVD, randomized SVD and
     interpolative decompositions.
 

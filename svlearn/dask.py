@@ -7,7 +7,8 @@ Requires the optional dependency ``dask[array]`` (``pip install 'sv-learn-mlp[da
 dask graphs, and ``.compute()`` (or ``.persist()``, ``.to_zarr(...)``) runs them
 on the current scheduler, a local thread pool or a ``distributed`` cluster.
 
-Read more in ``docs/scale-out.md``.
+Read more in the :ref:`scale-out user guide <scale-out>`
+(``docs/scale-out.md``).
 """
 
 import numpy as np
