@@ -313,7 +313,8 @@ def tables(result):
     """The Markdown table of a result: one row per configuration (``rows``)."""
     rows = [
         [
-            r["label"],
+            # Rows by what they change, not by the history of the default.
+            r["label"].removeprefix("previous default: "),
             r["lever"],
             pm(r["nmse_pct"], r.get("nmse_pct_std", 0.0), ".4f"),
             pm(r["mae"], r.get("mae_std", 0.0), ".2f"),

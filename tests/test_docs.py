@@ -47,6 +47,7 @@ def test_site_builds_without_warnings(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(ROOT / "docs", src / "docs", ignore=_IGNORE)
     shutil.copytree(ROOT / "examples", src / "examples", ignore=_IGNORE)
+    shutil.copy(ROOT / "CHANGES.md", src / "CHANGES.md")  # the changelog page
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     env.pop("SVLEARN_DOCS_INTERSPHINX", None)
     done = subprocess.run(
@@ -64,6 +65,9 @@ def test_site_builds_without_warnings(tmp_path):
         "api.html",
         "generated/svlearn.SingularValueRegressor.html",
         "auto_examples/index.html",
+        "install.html",
+        "changes.html",
+        "citing.html",
     ):
         assert (html / page).is_file(), page
 
