@@ -9,10 +9,14 @@ Build the site first, with the gallery executed so that its figures exist::
 
 Needs a Chromium binary (Debian: ``apt-get install chromium``); ``--chromium``
 names another one. Look at the PNGs for what a reader would trip on: broken
-math, unreadable tables, missing figures.
+math, unreadable tables, missing figures. ``--check-scroll`` instead loads
+every page of the site at ``--width`` and exits 1 if one scrolls sideways (a
+table or a code line wider than the page, instead of its own box).
 """
 
 import argparse
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -78,6 +82,53 @@ def screenshot(chromium, html, png, width, height):
         raise RuntimeError(f"Chromium wrote no screenshot of {html}")
 
 
+# Loads each page in a frame of the given width, then writes, for each, the
+# width of its content and the width it has: a page scrolls sideways when the
+# first exceeds the second.
+_SCROLL_PROBE = """<html><body><pre id="out"></pre><script>
+const pages = %s, out = [], frame = document.createElement("iframe");
+frame.style.width = "%dpx"; frame.style.height = "900px";
+document.body.appendChild(frame);
+let i = 0;
+function next() {
+  if (i >= pages.length) {
+    document.getElementById("out").textContent = "widths\\n" + out.join("\\n");
+    return;
+  }
+  frame.onload = () => setTimeout(() => {
+    const root = frame.contentDocument.documentElement;
+    out.push(root.scrollWidth + " " + root.clientWidth + " " + pages[i]);
+    i++;
+    next();
+  }, 200);
+  frame.src = pages[i];
+}
+next();
+</script></body></html>
+"""
+
+
+def pages_that_scroll_sideways(chromium, html, width):
+    """The pages under ``html`` wider than a ``width``-pixel window."""
+    pages = sorted(str(p.relative_to(html)) for p in html.rglob("*.html"))
+    pages = [p for p in pages if not p.startswith(("_", "genindex", "search"))]
+    probe = html / "_scroll_probe.html"
+    probe.write_text(_SCROLL_PROBE % (json.dumps(pages), width))
+    try:
+        done = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+             "--allow-file-access-from-files", f"--window-size={width + 50},1000",
+             "--virtual-time-budget=600000", "--dump-dom", probe.resolve().as_uri()],
+            check=True, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+    finally:
+        probe.unlink()
+    rows = re.findall(r"^(\d+) (\d+) (\S+)$", done.stdout, re.M)
+    if len(rows) != len(pages):
+        raise RuntimeError(f"measured {len(rows)} of {len(pages)} pages")
+    return [page for content, window, page in rows if int(content) > int(window)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--html", default=str(DOCS / "_build" / "html"))
@@ -86,10 +137,15 @@ def main(argv=None):
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=2400)
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=None)
+    parser.add_argument("--check-scroll", action="store_true")
     args = parser.parse_args(argv)
 
     chromium = find_chromium(args.chromium)
     html, out = Path(args.html), Path(args.out)
+    if args.check_scroll:
+        wide = pages_that_scroll_sideways(chromium, html, args.width)
+        print("\n".join(wide) or f"no page scrolls sideways at {args.width} px")
+        sys.exit(1 if wide else 0)
     missing = [p for p in PAGES.values() if not (html / p).is_file()]
     if missing:
         sys.exit(f"not built: {missing} under {html}; build the site first")
