@@ -265,7 +265,7 @@ def _figure(rows, exact, path):
         "nonlearned": ("tab:gray", "o", "non-learned: subspace iteration + template"),
         "moment": ("tab:green", "s", "non-learned: + exact 4th moment"),
         "learned": ("tab:blue", "D", "learned: ritz head"),
-        "previous": ("tab:red", "^", "previous default (subspace head)"),
+        "previous": ("tab:red", "^", "learned: subspace head (sees the matrix)"),
     }
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for family, (color, marker, label) in styles.items():
