@@ -71,7 +71,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
           multiplicative correction of every value of the base (the Ritz
           values are lower bounds, the tail a mean shape). The corrected
           spectrum is scaled to the exact energy and sorted. The cheapest and
-          most accurate head (docs/performance.md).
+          most accurate head (:ref:`performance`).
         - "subspace": the top ``n_components`` singular values are the Ritz
           values of the iteration; the network sees the flattened matrix and
           predicts the shape of the remaining values, which are scaled to the
@@ -84,7 +84,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
     n_components : int, default=4
         Number of vectors of the subspace iteration ("ritz" and "subspace"
         heads): the Ritz values it gives. Cost grows about linearly with it,
-        accuracy fast (docs/performance.md has the frontier).
+        accuracy fast (:ref:`choosing` has measured settings).
     n_iter : int, default=1
         Subspace iteration steps ("ritz" and "subspace" heads).
     loss : {"mse", "l1", "huber"}, default="mse"
