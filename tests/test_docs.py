@@ -156,3 +156,14 @@ def test_maintainer_pages_are_not_in_the_top_navigation():
     top = set(re.findall(r"^([\w/-]+)$", toctree, re.M))
     assert {"install", "user_guide", "api", "benchmarks", "development"} <= top
     assert not top & {"numbers", "architecture", "performance"}
+
+
+def test_first_page_quickstart_runs_without_warnings(capsys):
+    index = (ROOT / "docs" / "index.md").read_text()
+    code = re.search(r"## Quickstart\n\n```python\n(.*?)```", index, re.S).group(1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(code, "docs/index.md", "exec"), {})
+    assert re.fullmatch(r"NMSE \d+\.\d{3} %\n", capsys.readouterr().out)
