@@ -66,7 +66,8 @@ def _haar(rng, n_matrices, n):
     return Q * np.where(signs == 0, 1.0, signs)[:, None, :]
 
 
-def _with_spectrum(rng, spectra):
+def random_with_spectra(rng, spectra):
+    """Matrices ``U diag(s) V^T``, Haar-random ``U, V``, one per row of ``spectra``."""
     n_matrices, n = spectra.shape
     U, V = _haar(rng, n_matrices, n), _haar(rng, n_matrices, n)
     return (U * spectra[:, None, :]) @ np.swapaxes(V, 1, 2)
@@ -127,10 +128,10 @@ def synthetic_matrices(family, n_matrices, n, random_state=None):
         A += level[:, None, None] * rng.standard_normal(size)
     elif family == "power_law":
         a = rng.uniform(0.5, 3, n_matrices)
-        A = _with_spectrum(rng, np.arange(1, n + 1)[None, :] ** -a[:, None])
+        A = random_with_spectra(rng, np.arange(1, n + 1)[None, :] ** -a[:, None])
     elif family == "exponential":
         c = rng.uniform(1, 30, n_matrices)
-        A = _with_spectrum(rng, np.exp(-c[:, None] * np.arange(n)[None, :] / n))
+        A = random_with_spectra(rng, np.exp(-c[:, None] * np.arange(n)[None, :] / n))
     elif family == "toeplitz":
         lags = np.arange(n)[:, None] - np.arange(n)[None, :]
         diagonals = rng.standard_normal((n_matrices, 2 * n - 1))
@@ -148,14 +149,16 @@ def synthetic_matrices(family, n_matrices, n, random_state=None):
     return A.reshape(n_matrices, n * n).astype(np.float32)
 
 
-def _folder():
-    # Files inside the installed package, without importing a subpackage
-    # (``svlearn.pretrained`` is this module's function, not a module).
+def model_folder():
+    """The folder of the shipped files, inside the installed package."""
+    # Not imported as a subpackage: ``svlearn.pretrained`` is this module's
+    # function, and importing a folder of that name would shadow it.
     return resources.files("svlearn") / "pretrained"
 
 
-def _manifest(n):
-    return json.loads((_folder() / f"svlearn-{n}x{n}.json").read_text())
+def read_manifest(n):
+    """The JSON manifest of the shipped ``n x n`` model, as a dict."""
+    return json.loads((model_folder() / f"svlearn-{n}x{n}.json").read_text())
 
 
 def _check_shape(shape):
@@ -250,7 +253,7 @@ def pretrained(shape):
     from ._persistence import InconsistentVersionWarning, load
 
     n = _check_shape(shape)
-    with resources.as_file(_folder() / f"svlearn-{n}x{n}.safetensors") as path:
+    with resources.as_file(model_folder() / f"svlearn-{n}x{n}.safetensors") as path:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InconsistentVersionWarning)
             return load(path)
@@ -285,7 +288,7 @@ def pretrained_models():
     """
     models = []
     for n in SHAPES:
-        manifest = _manifest(n)
+        manifest = read_manifest(n)
         models.append(
             {
                 "shape": (n, n),
