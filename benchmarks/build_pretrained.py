@@ -83,7 +83,7 @@ WEIGHTS = {
 }
 # Training matrices per shape (calibration included), and test matrices per
 # family: sized for about 5 minutes in all on one thread.
-N_TRAIN = {8: 40_000, 16: 40_000, 32: 40_000, 64: 24_000}
+N_TRAIN = {8: 40_000, 16: 40_000, 32: 40_000, 64: 32_000}
 N_TEST = {8: 2000, 16: 2000, 32: 2000, 64: 1000}
 QUICK_N_TRAIN, QUICK_N_TEST = 3000, 300
 DESCRIPTIONS = {
@@ -135,7 +135,8 @@ def natural_sources(n, data_dir):
         elif n < 32:
             sources["cifar"] = tuple(_window_drawer(images, n) for images in split)
     if n <= 64:
-        stride = max(1, n // 8)
+        # About 13,000 to 270,000 windows per image.
+        stride = min(max(1, n // 8), 4)
         samples = load_sample_windows(window_shape=(n, n), strides=(stride, stride))
         sources["sample_images"] = (samples.X_train, samples.X_test)
     if n == 8:
