@@ -3,7 +3,7 @@
 """The shipped pretrained models: accuracy per family, the fallback, load time, size.
 
 Each model of ``svlearn.pretrained(n)`` (n = 8, 16, 32, 64), as shipped in
-``svlearn/pretrained/``, is measured on held-out matrices of every family and
+``svlearn/_pretrained_files/``, is measured on held-out matrices of every family and
 source of its training mixture (fresh draws of the synthetic families, the
 other side of each real-data split: CIFAR images outside the mixture,
 windows of ``flower.jpg``, the held-out digits and Spambase row blocks; see
@@ -98,6 +98,14 @@ LABELS = {
     "checkerboard": "checkerboard × flower.jpg (not in mixture)",
     "cifar_centred": "CIFAR hold-out, centred (not in mixture)",
     "cifar_transposed": "CIFAR hold-out, transposed (not in mixture)",
+}
+# The real-data parts of the mixture, as the mixture tables name them (the
+# test sets are the other side of each split).
+MIXTURE_LABELS = {
+    "cifar": "CIFAR training images",
+    "sample_images": "china.jpg windows",
+    "digits": "digits (80%)",
+    "spambase": "Spambase row-block training part",
 }
 SHARED_RULE = (
     "shared if the 1-minute load average was above 0.5 before the run, or "
@@ -345,7 +353,11 @@ def _accuracy_table(shape, labels):
 
 def _mixture_table(shape, labels):
     rows = [
-        [labels.get(name, name), f"{part['n']:,}", pct(part["weight"], 2)]
+        [
+            MIXTURE_LABELS.get(name, labels[name]),
+            f"{part['n']:,}",
+            pct(part["weight"], 2),
+        ]
         for name, part in shape["mixture"].items()
     ]
     return markdown(["part of the mixture", "matrices", "share"], rows)
