@@ -85,9 +85,6 @@ WEIGHTS = {
 # family: sized for about 5 minutes in all on one thread.
 N_TRAIN = {8: 40_000, 16: 40_000, 32: 40_000, 64: 32_000}
 N_TEST = {8: 2000, 16: 2000, 32: 2000, 64: 1000}
-# Epochs (the default's 30, and more at 64 x 64, where the fewest matrices
-# per family are the most varied).
-EPOCHS = {8: 30, 16: 30, 32: 30, 64: 60}
 QUICK_N_TRAIN, QUICK_N_TEST = 3000, 300
 DESCRIPTIONS = {
     "cifar": "gray CIFAR-10 training images (windows below 32 x 32)",
@@ -274,7 +271,7 @@ def sha256(path):
 def build(n, args, meta):
     start = time.perf_counter()
     X, record = training_mixture(n, args.data_dir, args.n_train[n])
-    params = {"max_iter": EPOCHS[n], **args.model_params}
+    params = dict(args.model_params)
     reg = SingularValueRegressor(random_state=SEEDS["model"], **params)
     reg.fit(X)
     fit_s = time.perf_counter() - start
