@@ -386,7 +386,7 @@ def tables(result):
         ]
         for n, s in shapes.items()
     ]
-    header = ["shape", "file", "size", "load", "trained + calibrated", "built in"]
+    header = ["shape", "file", "size", "load", "trained + calibrated", "fit"]
     header.append("× numpy (with max_error=1e-3)")
     comparison = result["cifar32"]
     cifar = [
