@@ -153,6 +153,14 @@ BENCHMARKS = [
         ["--quick", "--data-dir", "{data}"],
         env=ONE_THREAD,
     ),
+    # The shipped pretrained models (svlearn/_pretrained_files/, rebuilt only by
+    # benchmarks/build_pretrained.py): accuracy per family, load time, size.
+    Benchmark(
+        "bench_pretrained",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
+    ),
     # Throughput on one CUDA device against cuSOLVER (under 5 minutes there).
     # Without CUDA the full run is a dry run on the CPU, which never writes
     # the committed JSON.

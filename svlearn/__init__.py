@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "SingularValueRegressor": "svlearn._regressor",
     "paper_regressor": "svlearn._regressor",
+    "pretrained": "svlearn._pretrained",
+    "pretrained_models": "svlearn._pretrained",
     "MeanSpectrumRegressor": "svlearn._baselines",
     "TrainingDataWarning": "svlearn._base",
     "singular_values": "svlearn._linalg",
