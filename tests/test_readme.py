@@ -6,12 +6,26 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def test_quickstart_runs_as_written():
-    code = re.search(r"## Quickstart\n\n```python\n(.*?)```", README, re.S).group(1)
+def _quickstart_blocks():
+    section = README.split("## Quickstart\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_quickstart_opens_with_the_pretrained_model():
+    blocks = _quickstart_blocks()
+    assert len(blocks) == 2
+    assert "svlearn.pretrained(" in blocks[0] and ".fit(" not in blocks[0]
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_quickstart_blocks_run_as_written(index):
+    code = _quickstart_blocks()[index]
     exec(compile(code, "README.md", "exec"), {})
 
 

@@ -24,7 +24,13 @@ from svlearn._reproduce._report import table_i  # noqa: E402
 
 # Every benchmark with a committed JSON, and those of them that have targets.
 BENCHMARKS = sorted(p.stem for p in _render.RESULTS.glob("bench_*.json"))
-WITH_TARGETS = ["bench_frontier", "bench_performance", "bench_shift", "bench_sizes"]
+WITH_TARGETS = [
+    "bench_frontier",
+    "bench_performance",
+    "bench_pretrained",
+    "bench_shift",
+    "bench_sizes",
+]
 
 
 def _committed(name):
