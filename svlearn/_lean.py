@@ -1,16 +1,17 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The "ritz" head's forward pass in float64 numpy, for small batches.
+"""The "ritz" head's numpy form: predict's route on the CPU, for every batch.
 
-:meth:`SingularValueRegressor.predict` on a few matrices is dominated by fixed
-costs: input validation, and about a hundred small torch operations, each with
-microseconds of dispatch overhead, plus the float64 re-run of the iteration for
-matrices whose leftover energy float32 cannot resolve. :func:`ritz_plan` reads
-a fitted :class:`~svlearn._mlp.SpectrumMLP` once into numpy arrays, and
-:meth:`RitzPlan.predict` runs the same computation as
-``SpectrumMLP._ritz_spectra`` with few, batched numpy operations. In float64
-the leftover energy keeps its digits for every matrix, so nothing is redone,
-and the result agrees with the torch path to float32 rounding.
+:func:`ritz_plan` reads a fitted :class:`~svlearn._mlp.SpectrumMLP` once into
+numpy arrays, and :meth:`RitzPlan.spectra` runs the computation of
+``SpectrumMLP._ritz_spectra`` with few, batched numpy operations (torch's
+per-operation overhead would dominate a few matrices). Every row is computed
+on its own: per-matrix stacked products, no batch-wide choice of algorithm,
+so a row's result does not depend on its batch. The iteration's products run
+in float32 on matrices scaled to a power-of-two peak; energies, the Ritz
+problem and the network in float64; matrices whose leftover energy float32
+cannot resolve are redone in float64, as in the torch form. The shared
+constants come from :mod:`svlearn._numerics`.
 """
 
 import weakref
@@ -18,7 +19,14 @@ import weakref
 import numpy as np
 from sklearn.utils import assert_all_finite
 
-from ._linalg import _start_vectors, power_of_two_scaled
+from ._linalg import power_of_two_scaled, start_vectors, times_power_of_two
+from ._numerics import (
+    ACTIVATIONS,
+    CORRECTION_CLAMP,
+    FLOAT64_MAX_ENTRIES,
+    THIN_REST,
+    orthogonality_floor,
+)
 
 # Squared Frobenius norms E inside which the matrices are used as they are.
 # The iteration's block W A is of order E and its orthonormalisation squares
@@ -27,9 +35,6 @@ from ._linalg import _start_vectors, power_of_two_scaled
 # but zero matrices lies inside (E from 2**-298 to about 2**276); matrices
 # outside are rescaled exactly by powers of two.
 _SAFE_ENERGY = (2.0**-400, 2.0**400)
-# A basis vector that keeps less than 8 eps of its norm after projection is
-# dependent to within rounding and becomes zero (as in _linalg's Gram-Schmidt).
-_FLOOR = (8 * np.finfo(np.float64).eps) ** 2
 _TINY = np.finfo(np.float64).tiny
 
 # One plan per fitted module, dropped with the module; rebuilt when its
@@ -69,9 +74,13 @@ def _supported(module):
 
     if getattr(module, "head", None) != "ritz" or module.template.device.type != "cpu":
         return False
-    known = (nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.Dropout)
+    known = (
+        nn.Linear,
+        nn.Dropout,
+        *(getattr(nn, name) for name, _ in ACTIVATIONS.values()),
+    )
     return all(
-        isinstance(layer, known)
+        type(layer) in known
         and (not isinstance(layer, nn.Linear) or layer.weight.device.type == "cpu")
         for layer in _layers(module)
     )
@@ -98,23 +107,18 @@ class _Stamp:
         return self._state() == self.state
 
 
+# numpy activations by the class name of their torch layer.
+_NUMPY_ACTIVATIONS = {torch_name: func for torch_name, func in ACTIVATIONS.values()}
+
+
 def _activation(layer):
     """The numpy form of a torch activation or dropout layer (None: identity)."""
-    from scipy.special import erf, expit
     from torch import nn
 
-    if isinstance(layer, nn.ReLU):
-        return lambda h: np.maximum(h, 0.0, out=h)
-    if isinstance(layer, nn.Tanh):
-        return lambda h: np.tanh(h, out=h)
-    if isinstance(layer, nn.Sigmoid):
-        return lambda h: expit(h, out=h)
-    if isinstance(layer, nn.GELU):
-        if layer.approximate == "tanh":
-            c = np.sqrt(2 / np.pi)
-            return lambda h: 0.5 * h * (1 + np.tanh(c * (h + 0.044715 * h**3)))
-        return lambda h: 0.5 * h * (1 + erf(h / np.sqrt(2)))
-    return None  # dropout: the identity at prediction time
+    if isinstance(layer, nn.GELU) and layer.approximate == "tanh":
+        c = np.sqrt(2 / np.pi)
+        return lambda h: 0.5 * h * (1 + np.tanh(c * (h + 0.044715 * h**3)))
+    return _NUMPY_ACTIVATIONS.get(type(layer).__name__)  # dropout: identity
 
 
 class RitzPlan:
@@ -146,7 +150,7 @@ class RitzPlan:
         self.base[:k, :k] = np.eye(k)
         self.base[k, k:] = template
         # The torch head's start block (cached there), read once in float64.
-        start = _start_vectors(min(m, n), max(k, 1), torch.float64, None)
+        start = start_vectors(min(m, n), max(k, 1), torch.float64, None)
         self.start_t = np.ascontiguousarray(start.numpy()[:k].T)  # (q, k)
         # The network as (weight^T, bias) products, each followed by its
         # activations; dropout is the identity here.
@@ -158,8 +162,8 @@ class RitzPlan:
             elif (func := _activation(layer)) is not None:
                 self.layers[-1][2].append(func)
 
-    def predict(self, X):
-        """Spectra of flat matrices, as ``SpectrumMLP`` computes them.
+    def spectra(self, X):
+        """Spectra of flat matrices with the iteration's certificate.
 
         Parameters
         ----------
@@ -168,39 +172,37 @@ class RitzPlan:
 
         Returns
         -------
-        spectra : ndarray of shape (n_samples, min(m, n))
-            Descending, float64.
+        BlockSpectra
+            As :func:`svlearn._mlp.equivariant_spectra` returns it: spectra
+            as ``SpectrumMLP`` computes them, descending, float64.
 
         Raises
         ------
         ValueError
             If ``X`` holds NaN or infinity.
         """
-        X = X.astype(np.float64, copy=False)
-        energy = np.einsum("ij,ij->i", X, X)
-        exponents = None
-        if _SAFE_ENERGY[0] <= energy.min() and energy.max() <= _SAFE_ENERGY[1]:
-            inv_energy = 1.0 / energy
-            unit = 1.0  # the energy of the normalised matrices
-        else:
-            # Zero, tiny, huge or non-finite matrices. Powers of two scale
-            # exactly, so the other matrices' spectra do not change.
-            if not np.isfinite(energy).all():
-                assert_all_finite(X, input_name="X")
-            X, exponents = power_of_two_scaled(X)
-            energy = np.einsum("ij,ij->i", X, X)
-            # 0 for zero matrices, whose features and spectra are then 0, as
-            # in the torch head.
-            nonzero = energy > 0
-            inv_energy = np.divide(
-                1.0, energy, out=np.zeros_like(energy), where=nonzero
-            )
-            unit = nonzero.astype(np.float64)
-        m, n = self.matrix_shape
-        A = X.reshape(-1, m, n)
-        if self.transpose:
-            A = A.transpose(0, 2, 1)
-        features = self._features(A, inv_energy, unit)
+        from ._mlp import BlockSpectra
+
+        x, x64, energy, exponents = _canonical_rows(X)
+        nonzero = energy > 0
+        inv_energy = np.divide(1.0, energy, out=np.zeros_like(energy), where=nonzero)
+        unit = nonzero.astype(np.float64)  # the energy of the normalised matrices
+        squares = self._features(self._stack(x), inv_energy, unit)
+        if x.dtype == np.float32 and self.k:
+            # float32 keeps too few digits of a small leftover energy (its
+            # error is up to ~1e-7 of the energy): those matrices, all of
+            # rank at most k among them, are redone in float64.
+            thin = squares[:, self.k] < THIN_REST * unit
+            if thin.any():
+                exact = x64(thin)
+                energy[thin] = np.einsum("ij,ij->i", exact, exact)
+                inv_energy[thin] = 1.0 / energy[thin]
+                squares[thin] = self._features(
+                    self._stack(exact), inv_energy[thin], unit[thin]
+                )
+        k = self.k
+        diagnostics = squares[:, k:].copy()
+        features = np.sqrt(squares, out=squares)
         # The base spectrum [values, sqrt(rest) * template] as one product
         # (exact: every other term is a product with an exact zero).
         spectrum = features @ self.base
@@ -211,34 +213,50 @@ class RitzPlan:
                 hidden += bias
                 for func in activations:
                     hidden = func(hidden)
-            # The torch head's clamp, which keeps float32 finite.
-            np.minimum(hidden, 30.0, out=hidden)
-            np.maximum(hidden, -30.0, out=hidden)
+            np.minimum(hidden, CORRECTION_CLAMP, out=hidden)
+            np.maximum(hidden, -CORRECTION_CLAMP, out=hidden)
             spectrum *= np.exp(hidden, out=hidden)
         # Scaled to the exact energy (a zero spectrum stays zero).
         total_sq = np.einsum("ij,ij->i", spectrum, spectrum)
-        scale = np.sqrt(energy) * np.maximum(total_sq, _TINY) ** -0.5
+        norms = np.sqrt(energy)
+        scale = norms / np.sqrt(np.maximum(total_sq, _TINY))
         spectrum.sort(axis=1)
-        out = spectrum[:, ::-1] * scale[:, None]
-        if exponents is not None:
-            out = np.ldexp(out, exponents[:, None])
-        return out
+        x_pred = spectrum[:, ::-1] * scale[:, None]
+        return BlockSpectra(
+            pred=times_power_of_two(x_pred, exponents[:, None]),
+            x=x,
+            x_pred=x_pred,
+            norms=norms,
+            diagnostics=diagnostics,
+            x_ritz=features[:, :k] * norms[:, None],
+            x_rest=diagnostics[:, 0] * energy,
+            x_energy=energy,
+            exponents=exponents,
+        )
+
+    def _stack(self, x):
+        """Flat rows as the matrices the iteration runs on (the smaller side last)."""
+        m, n = self.matrix_shape
+        A = x.reshape(-1, m, n)
+        return A.transpose(0, 2, 1) if self.transpose else A
 
     def _features(self, A, inv_energy, unit):
         """The network's input, from block subspace iteration on ``A``.
 
         Row layout, as in ``_linalg.top_singular_values``. Returns, per
-        matrix scaled to unit energy, the Ritz values, the square roots of the
-        leftover energy and of the last step's energy gain, shape
-        ``(batch, k + 2)``.
+        matrix scaled to unit energy, the squared Ritz values, the leftover
+        energy and the last step's energy gain, shape ``(batch, k + 2)``.
         """
         k = self.k
         At = A.transpose(0, 2, 1)
         # The start block is shared: one product for the whole batch.
-        W = before = (A @ self.start_t).transpose(0, 2, 1)
+        start_t = self.start_t.astype(A.dtype, copy=False)
+        W = before = (A @ start_t).transpose(0, 2, 1)
         for _ in range(self.n_iter):
             before = W
             W = _orthonormal_rows(W @ A) @ At
+        # Energies and the Ritz problem in float64, whatever the products' dtype.
+        W = W.astype(np.float64, copy=False)
         features = np.empty((A.shape[0], k + 2))
         if k == 1:
             captured = np.einsum("bij,bij->b", W, W) * inv_energy
@@ -251,12 +269,12 @@ class RitzPlan:
             captured = np.add.reduce(eig, axis=1)
         np.subtract(unit, captured, out=features[:, k])
         if self.n_iter:
+            before = before.astype(np.float64, copy=False)
             before_sq = np.einsum("bij,bij->b", before, before)
             np.subtract(captured, before_sq * inv_energy, out=features[:, k + 1])
         else:
             features[:, k + 1] = 0.0
-        np.maximum(features, 0.0, out=features)
-        return np.sqrt(features, out=features)
+        return np.maximum(features, 0.0, out=features)
 
 
 def _orthonormal_rows(Y):
@@ -270,15 +288,21 @@ def _orthonormal_rows(Y):
     its norm after projection on the rows before it (``|R_jj|``), Gram-Schmidt
     zeroes it while QR would complete the basis with a direction of rounding
     noise, so such blocks (rank-deficient ones, zero matrices) take
-    Gram-Schmidt itself.
+    Gram-Schmidt itself, each on its own: which form a block takes does not
+    depend on the other blocks of the batch.
     """
-    if Y.shape[1] > 1:
-        Q, R = np.linalg.qr(Y.transpose(0, 2, 1))
-        diag = R.diagonal(0, 1, 2)
-        # ||y_j||^2 is the squared norm of R's column j.
-        if (diag * diag > _FLOOR * np.einsum("bij,bij->bj", R, R)).all():
-            return Q.transpose(0, 2, 1)
-    return _orthonormalize_rows(Y)
+    if Y.shape[1] == 1:
+        return _orthonormalize_rows(Y)
+    Q, R = np.linalg.qr(Y.transpose(0, 2, 1))
+    Q = Q.transpose(0, 2, 1)
+    diag = R.diagonal(0, 1, 2)
+    # ||y_j||^2 is the squared norm of R's column j.
+    floor = orthogonality_floor(np.finfo(Y.dtype).eps)
+    deficient = ~(diag * diag > floor * np.einsum("bij,bij->bj", R, R)).all(1)
+    if deficient.any():
+        Q = np.ascontiguousarray(Q)
+        Q[deficient] = _orthonormalize_rows(Y[deficient])
+    return Q
 
 
 def _orthonormalize_rows(Y):
@@ -288,7 +312,9 @@ def _orthonormalize_rows(Y):
     projected twice on the rows before it (as a block), and a row that keeps
     less than ``8 eps`` of its norm becomes zero.
     """
-    floor = _FLOOR * np.einsum("bij,bij->bi", Y, Y)[:, :, None]
+    floor = orthogonality_floor(np.finfo(Y.dtype).eps)
+    floor = floor * np.einsum("bij,bij->bi", Y, Y)[:, :, None]
+    tiny = np.finfo(Y.dtype).tiny
     for j in range(Y.shape[1]):
         v = Y[:, j : j + 1]  # (batch, 1, n), a view
         if j:
@@ -296,5 +322,57 @@ def _orthonormalize_rows(Y):
             for _ in range(2):
                 v -= (v @ done.transpose(0, 2, 1)) @ done
         sq = v @ v.transpose(0, 2, 1)
-        v *= (sq > floor[:, j : j + 1]) * np.maximum(sq, _TINY) ** -0.5
+        # 1 / sqrt, both correctly rounded, so that powers of two scale the
+        # basis exactly (pow(sq, -0.5) may round differently at two scales).
+        v *= (sq > floor[:, j : j + 1]) / np.sqrt(np.maximum(sq, tiny))
     return Y
+
+
+def _canonical_rows(X):
+    """Rows scaled exactly by powers of two to peaks in [0.5, 1).
+
+    Every row is scaled, so that ``X`` and ``2**j * X`` give the same rows and
+    the iteration is bitwise scale-equivariant: neither overflow nor
+    subnormals act differently at two scales.
+
+    Returns
+    -------
+    x : ndarray of shape (n, m * n)
+        The scaled rows: float32 for matrices of more than
+        ``FLOAT64_MAX_ENTRIES`` entries, else float64.
+    x64 : callable
+        ``x64(rows)``: the float64 scaled rows selected by ``rows``, exact
+        (not rounded to float32).
+    energy : ndarray of shape (n,)
+        ``||x||_F**2``, float64 (summed in float32 for float32 ``x``).
+    exponents : ndarray of shape (n,) of int
+        ``X == x * 2**exponents`` (up to float32 rounding).
+    """
+    if X.dtype == np.float32 and X.shape[1] > FLOAT64_MAX_ENTRIES:
+        peak = np.maximum(X.max(axis=1), -X.min(axis=1))
+        if not np.isfinite(peak).all():
+            assert_all_finite(X, input_name="X")
+        exponents = np.frexp(peak)[1].astype(np.int64)
+        # Two float32 factors, each a normal number for exponents from -148
+        # to 128; the product is exact but for entries below 2**-125 of the
+        # peak, which round the same way at every scale.
+        half = exponents // 2
+        x = X * np.ldexp(np.float32(1), -half)[:, None]
+        x *= np.ldexp(np.float32(1), half - exponents)[:, None]
+        energy = np.einsum("ij,ij->i", x, x).astype(np.float64)
+
+        def x64(rows):
+            return x[rows].astype(np.float64)
+
+        return x, x64, energy, exponents
+    exact, exponents = power_of_two_scaled(X)
+    if not np.isfinite(exact).all():
+        assert_all_finite(X, input_name="X")
+    exponents = exponents.astype(np.int64)
+    energy = np.einsum("ij,ij->i", exact, exact)
+    x = exact if X.shape[1] <= FLOAT64_MAX_ENTRIES else exact.astype(np.float32)
+
+    def x64(rows):
+        return exact[rows]
+
+    return x, x64, energy, exponents
