@@ -14,18 +14,22 @@ import math
 import numpy as np
 
 __all__ = [
+    "CERTIFIED_FEATURES",
     "FEATURES",
+    "certified_features",
+    "certified_nmse",
     "conformal_intervals",
     "fit_interval_model",
     "estimate_error",
     "error_features",
+    "feature_names",
     "fit_error_model",
     "gram_moment",
     "min_calibration",
 ]
 
-# Columns of the error model. The iteration's diagnostics (last two) exist
-# only for the heads that iterate; the others have the first four.
+# Columns of the error model. The iteration's diagnostics exist only for the
+# heads that iterate; the others have the first four, then the certified ones.
 FEATURES = (
     "intercept",
     "tail_share",  # 1 - p_1**2 / sum(p**2) of the prediction p
@@ -33,6 +37,11 @@ FEATURES = (
     "moment4_violation",  # |sum(p**4) - sum(s**4)|, sum(s**4) exact
     "leftover_energy",  # energy fraction outside the Ritz values
     "last_step_gain",  # energy fraction the last iteration step added
+)
+# Appended after them (certified_features): what the certified intervals say.
+CERTIFIED_FEATURES = (
+    "certified_nmse",  # the NMSE the intervals allow at most
+    "top_width",  # (upper_1 - lower_1) / ||A||_F
 )
 # The error of a spectrum whose tail holds a fraction r of the energy scales
 # with r, also on matrices unlike the calibration ones, where a fitted slope
@@ -126,7 +135,72 @@ def error_features(unit, moment4, diagnostics):
     return np.column_stack([np.ones(len(unit)), logs])
 
 
-def fit_error_model(features, nmse, coverage):
+def certified_nmse(pred, lower, upper, energy):
+    """What certified intervals prove about the NMSE of predicted spectra.
+
+    The true spectrum ``s`` lies in the box ``[lower, upper]`` and has energy
+    ``sum(s**2) = ||A||_F**2``, so the NMSE of ``pred`` is at least its
+    squared distance to the box and at most its squared distance to the far
+    corner, both over the energy.
+
+    Parameters
+    ----------
+    pred, lower, upper : ndarray of shape (n_samples, n_values)
+    energy : ndarray of shape (n_samples,)
+        ``||A||_F**2``.
+
+    Returns
+    -------
+    least, most : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> least, most = certified_nmse(np.array([[3.0, 1.0]]), np.array([[3.0, 0.0]]),
+    ...                              np.array([[3.0, 2.0]]), np.array([10.0]))
+    >>> float(least[0]), float(most[0])
+    (0.0, 0.1)
+    """
+    below = np.clip(lower - pred, 0, None)
+    above = np.clip(pred - upper, 0, None)
+    far = np.maximum(pred - lower, upper - pred)
+    safe = _safe(np.asarray(energy, dtype=np.float64))
+    least = ((below + above) ** 2).sum(axis=1) / safe
+    return least, (far**2).sum(axis=1) / safe
+
+
+def certified_features(pred, lower, upper, energy):
+    """Columns :data:`CERTIFIED_FEATURES` of the error model, as logs.
+
+    Parameters
+    ----------
+    pred, lower, upper : ndarray of shape (n_samples, n_values)
+    energy : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, 2)
+    """
+    _, most = certified_nmse(pred, lower, upper, energy)
+    width = (upper[:, 0] - lower[:, 0]) / np.sqrt(_safe(energy))
+    columns = np.column_stack([most, width])
+    return np.log(np.clip(columns, 0, None) + _FEATURE_FLOOR)
+
+
+def feature_names(n_features, certified):
+    """Names of the error model's columns.
+
+    Examples
+    --------
+    >>> feature_names(6, certified=True)
+    ('intercept', 'tail_share', 'energy_violation', 'moment4_violation', \
+'certified_nmse', 'top_width')
+    """
+    n_base = n_features - len(CERTIFIED_FEATURES) if certified else n_features
+    return FEATURES[:n_base] + (CERTIFIED_FEATURES if certified else ())
+
+
+def fit_error_model(features, nmse, coverage, names=None):
     """Fit the log-linear error model and its split-conformal offset.
 
     The model is fitted on one half of the matrices (a fixed permutation);
@@ -142,6 +216,9 @@ def fit_error_model(features, nmse, coverage):
         The true NMSE of each prediction.
     coverage : float
         In (0, 1).
+    names : tuple of str or None, default=None
+        The columns' names (:func:`feature_names`); None means the first
+        ``n_features`` of :data:`FEATURES`.
 
     Returns
     -------
@@ -157,7 +234,7 @@ def fit_error_model(features, nmse, coverage):
     log_error = np.log(nmse + ERROR_FLOOR)
     order = np.random.default_rng(0).permutation(len(features))
     fit_rows, conformal_rows = order[: len(order) // 2], order[len(order) // 2 :]
-    names = FEATURES[: features.shape[1]]
+    names = FEATURES[: features.shape[1]] if names is None else names
     fixed = np.array([_FIXED_SLOPES.get(name, 0.0) for name in names])
     free = fixed == 0
     target = log_error - features @ fixed
@@ -170,22 +247,32 @@ def fit_error_model(features, nmse, coverage):
     return coef, float(residuals[rank - 1])
 
 
-def estimate_error(features, coef, offset):
+def estimate_error(features, coef, offset, certified=None):
     """The calibrated NMSE estimate of each prediction.
 
     Parameters
     ----------
     features : ndarray of shape (n_samples, n_features)
-    coef : ndarray of shape (n_features,)
+        Its first ``len(coef)`` columns are used (a model calibrated without
+        the certified features ignores them).
+    coef : ndarray of shape (n_model_features,)
     offset : float
+    certified : tuple of two ndarrays of shape (n_samples,) or None
+        ``(least, most)`` from :func:`certified_nmse`: the estimate is kept
+        between them, never below what the intervals prove and never above
+        what they allow.
 
     Returns
     -------
     error : ndarray of shape (n_samples,)
         Never below the NMSE of float32 rounding.
     """
-    log_error = features @ coef + offset
-    return np.maximum(np.exp(log_error) - ERROR_FLOOR, _MIN_ESTIMATE)
+    log_error = features[:, : len(coef)] @ coef + offset
+    error = np.exp(log_error) - ERROR_FLOOR
+    if certified is not None:
+        least, most = certified
+        error = np.maximum(np.minimum(error, most), least)
+    return np.maximum(error, _MIN_ESTIMATE)
 
 
 def fit_interval_model(pred, truth, lower, upper, coverage):

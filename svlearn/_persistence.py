@@ -300,6 +300,10 @@ class _RegressorFormat(_Format):
                 "error_coef_": "float array?",
                 "error_offset_": "float?",
                 "n_calibration_": "int?",
+                "interval_multipliers_": "float array?",
+                "refine_template_": "float array?",
+                "refine_error_coef_": "float array?",
+                "refine_error_offset_": "float?",
                 "net_": "network",
             },
         )
@@ -482,15 +486,35 @@ class _RegressorFormat(_Format):
     def _check_error_model(self, est, head):
         if not hasattr(est, "error_coef_"):
             return
-        # predict's error features: a constant, three logs of the prediction
-        # and, for the iterating heads, two of the iteration's diagnostics.
+        # predict's error features: a constant, three logs of the prediction,
+        # for the iterating heads two of the iteration's diagnostics, and
+        # (models calibrated since the certified bounds) two certified ones.
         n_features = 6 if head in ("ritz", "subspace") else 4
-        if est.error_coef_.shape != (n_features,):
+        shapes = [(n_features,), (n_features + 2,)]
+        if est.error_coef_.shape not in shapes:
             raise ValueError(
                 f"error_coef_ has shape {est.error_coef_.shape}, but the {head!r} "
-                f"head's error model takes {n_features} features: shape "
-                f"({n_features},)."
+                f"head's error model takes {n_features} or {n_features + 2} "
+                f"features: shape {shapes[0]} or {shapes[1]}."
             )
+        # The optional parts that calibrate adds: each with its shape.
+        n_values = min(est.matrix_shape_)
+        expected = {
+            "interval_multipliers_": (n_values,),
+            "refine_template_": (n_values - min(8, n_values),),
+            "refine_error_coef_": (8,),
+        }
+        problems = [
+            f"{name} has shape {getattr(est, name).shape}, expected {shape}"
+            for name, shape in expected.items()
+            if hasattr(est, name) and getattr(est, name).shape != shape
+        ]
+        refine = ("refine_template_", "refine_error_coef_", "refine_error_offset_")
+        present = [name for name in refine if hasattr(est, name)]
+        if present and len(present) != len(refine):
+            problems.append(f"the refinement tier {list(refine)} comes whole")
+        if problems:
+            raise ValueError("Inconsistent calibration: " + "; ".join(problems) + ".")
 
 
 class _PipelineFormat(_Format):

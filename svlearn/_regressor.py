@@ -11,6 +11,7 @@ contract, ``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
 
 import warnings
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -18,11 +19,17 @@ from sklearn.base import _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _calibration, _training
+from . import _calibration, _tiers, _training
 from ._base import BaseSpectrumRegressor
 from ._lean import ritz_plan
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
-from ._mlp import _ACTIVATIONS, PREDICT_CHUNK, equivariant_spectra, to_tensor
+from ._mlp import (
+    _ACTIVATIONS,
+    PREDICT_CHUNK,
+    equivariant_spectra,
+    tail_template,
+    to_tensor,
+)
 from ._recording import record_prediction_input
 from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
 from .metrics import nmse_per_matrix
@@ -130,9 +137,12 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Target probability that a matrix's true NMSE is at most its estimate
         (split-conformal, for matrices like the calibration matrices).
     max_error : float or None, default=None
-        If set, :meth:`predict` recomputes exactly (by LAPACK's SVD) every
-        matrix whose estimated NMSE exceeds it; those get an estimate of 0.
-        Other estimates are never below float32 rounding (``eps**2``, about
+        If set, :meth:`predict` replaces every matrix whose estimated NMSE
+        exceeds it, in tiers: first by a more accurate cheap route (block
+        subspace iteration with 8 vectors and 2 steps, clamped into its
+        certified bounds, with its own calibrated estimate), then, where that
+        estimate still exceeds it, by LAPACK's exact SVD (estimate 0).
+        Estimates are never below float32 rounding (``eps**2``, about
         1.4e-14), so ``max_error=0`` recomputes every matrix. Needs a
         calibrated model. It acts at predict time: unlike the other
         parameters, ``set_params(max_error=...)`` on a fitted model takes
@@ -168,6 +178,16 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Conformal offset added to the model's log-estimate for ``coverage``.
     n_calibration_ : int
         Matrices the error estimates were calibrated on.
+    interval_multipliers_ : ndarray of shape (n_outputs_,)
+        Split-conformal half-widths of :meth:`predict_interval`'s calibrated
+        intervals, per value, in units of the certified widths.
+    refine_template_ : ndarray of shape (n_outputs_ - min(8, n_outputs_),)
+        Tail shape of ``max_error``'s refinement tier (the mean tail of the
+        calibration spectra after their first 8 values).
+    refine_error_coef_ : ndarray of shape (n_refine_features,)
+        Log-linear error model of the refinement tier.
+    refine_error_offset_ : float
+        Its conformal offset for ``coverage``.
 
     See Also
     --------
@@ -470,11 +490,15 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         matrices like those you will predict on. The estimate of a matrix's
         NMSE is a log-linear function of diagnostics that come with its
         prediction (the energy fraction left to the network's tail, the
-        energy the last iteration step still added, the predicted tail share
-        and any violation of the energy identity), fitted on half of the
+        energy the last iteration step still added, the predicted tail share,
+        any violation of the energy identity or of the exact fourth moment,
+        and the NMSE that the certified bounds allow), fitted on half of the
         matrices; the other half sets a split-conformal offset so that the
         estimate covers the true NMSE with probability ``coverage`` for
-        matrices exchangeable with these.
+        matrices exchangeable with these. The estimate never sits below what
+        the certified bounds prove nor above what they allow. The same
+        matrices calibrate the per-value intervals of :meth:`predict_interval`
+        and the estimate of ``max_error``'s refinement tier.
 
         Parameters
         ----------
@@ -487,7 +511,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Returns
         -------
         self : object
-            The estimator, with ``error_coef_`` and ``error_offset_``.
+            The estimator, with ``error_coef_``, ``error_offset_``,
+            ``interval_multipliers_`` and the refinement tier's
+            ``refine_error_coef_``, ``refine_error_offset_`` and
+            ``refine_template_``.
         """
         X = self._validate_new_X(X, check_finite=True)
         if y is None:
@@ -504,18 +531,57 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 f"at least {needed} held-out matrices, got {len(X)}; pass more "
                 "matrices or lower coverage."
             )
-        pred, features = self._predict_all(X, with_features=True)
+        out = self._predict_all(X, with_features=True)
+        lower, upper, energy = self._certified(X, out)
+        features = np.hstack(
+            [
+                out.features,
+                _calibration.certified_features(out.pred, lower, upper, energy),
+            ]
+        )
+        names = _calibration.feature_names(features.shape[1], certified=True)
         coef, offset = _calibration.fit_error_model(
-            features, nmse_per_matrix(y, pred), self.coverage
+            features, nmse_per_matrix(y, out.pred), self.coverage, names
+        )
+        multipliers = _calibration.fit_interval_model(
+            out.pred, y, lower, upper, self.coverage
+        )
+        # The refinement tier of max_error: its tail is the mean tail of these
+        # exact spectra, its estimate calibrated like the first one.
+        k = _tiers.refine_components(self.n_outputs_)
+        template = tail_template(y, k)
+        refined = _tiers.refined_spectra(X, self.matrix_shape_, template)
+        refine_coef, refine_offset = _calibration.fit_error_model(
+            refined.features,
+            nmse_per_matrix(y, refined.pred),
+            self.coverage,
+            _calibration.feature_names(refined.features.shape[1], certified=True),
         )
         self.error_coef_ = coef
         self.error_offset_ = offset
         self.n_calibration_ = len(X)
+        self.interval_multipliers_ = multipliers
+        self.refine_template_ = template
+        self.refine_error_coef_ = refine_coef
+        self.refine_error_offset_ = refine_offset
         return self
 
     def _forget_calibration(self):
-        for name in ("error_coef_", "error_offset_", "n_calibration_"):
+        for name in CALIBRATED:
             self.__dict__.pop(name, None)
+
+    def _certified(self, X, out):
+        """Certified bounds of ``_predict_all``'s output, and the energies.
+
+        The raw head has no iteration: its bounds are the ones every matrix
+        obeys, ``0 <= sigma_i <= ||A||_F / sqrt(i)``.
+        """
+        if out.lower is not None:
+            return out.lower, out.upper, (out.pred**2).sum(axis=1)
+        energy = frobenius_norms(X) ** 2
+        index = np.arange(1, self.n_outputs_ + 1)
+        upper = np.sqrt(energy)[:, None] / np.sqrt(index)
+        return np.zeros_like(upper), upper, energy
 
     # -- predicting ------------------------------------------------------------
     def predict(self, X, return_error=False):
@@ -525,10 +591,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         also beyond float32's range) are predicted to float32 rounding, in
         chunks, so a memmap streams through with bounded extra memory. With
         ``max_error`` set, matrices whose estimated NMSE exceeds it are
-        recomputed exactly. Small batches (up to 256 matrices) of a "ritz"
-        head on the CPU skip torch: the same computation runs in float64
-        numpy, without torch's per-call overhead, and agrees with the torch
-        path to float32 rounding.
+        refined, and those still above it recomputed exactly. Small batches
+        (up to 256 matrices) of a "ritz" head on the CPU skip torch: the same
+        computation runs in float64 numpy, without torch's per-call overhead,
+        and agrees with the torch path to float32 rounding.
 
         Parameters
         ----------
@@ -537,7 +603,8 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         return_error : bool, default=False
             Also return each matrix's estimated NMSE (paper Eq. 1, per
             matrix), calibrated to cover the true one with probability
-            ``coverage`` (see :meth:`calibrate`); 0 for matrices recomputed
+            ``coverage`` (see :meth:`calibrate`) and kept within what the
+            certified bounds prove and allow; 0 for matrices recomputed
             exactly. Like ``return_std`` in scikit-learn's regressors.
 
         Returns
@@ -564,20 +631,148 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 f"matrices (for coverage={self.coverage}), or call calibrate() "
                 "after partial_fit."
             )
-        pred, features = self._predict_all(X, with_features=estimate)
-        if estimate:
-            error = _calibration.estimate_error(
-                features, self.error_coef_, self.error_offset_
+        if not estimate:
+            return self._output(self._predict_all(X).pred)
+        guarded = self._predict_guarded(X)
+        pred = self._output(guarded.pred)
+        return (pred, guarded.error) if return_error else pred
+
+    def _predict_guarded(self, X):
+        """Spectra, NMSE estimates and tiers of validated flat ``X``.
+
+        Each row's estimate is kept between what its certified bounds prove
+        and allow. With ``max_error`` set, rows estimated above it take the
+        refinement tier, and those still above it the exact SVD (tier numbers
+        of :mod:`svlearn._tiers`); without it every row is tier 0.
+        """
+        out = self._predict_all(X, with_features=True)
+        lower, upper, energy = self._certified(X, out)
+        features = np.hstack(
+            [
+                out.features,
+                _calibration.certified_features(out.pred, lower, upper, energy),
+            ]
+        )
+        error = _calibration.estimate_error(
+            features,
+            self.error_coef_,
+            self.error_offset_,
+            _calibration.certified_nmse(out.pred, lower, upper, energy),
+        )
+        pred = out.pred
+        if self.max_error is None:
+            return _Guarded(pred, error, np.zeros(len(pred), dtype=np.int64))
+        tiers = []
+        # A model file saved before the refinement tier existed goes exact.
+        if hasattr(self, "refine_error_coef_"):
+            tiers.append((_tiers.REFINED, lambda rows: self._refine(X[rows])))
+        tiers.append((_tiers.EXACT, lambda rows: self._exact(X[rows])))
+        return _Guarded(*_tiers.tiered(pred, error, self.max_error, tiers))
+
+    def _refine(self, X):
+        """The refinement tier's spectra of flat ``X`` and their estimates."""
+        refined = _tiers.refined_spectra(X, self.matrix_shape_, self.refine_template_)
+        error = _calibration.estimate_error(
+            refined.features,
+            self.refine_error_coef_,
+            self.refine_error_offset_,
+            _calibration.certified_nmse(
+                refined.pred, refined.lower, refined.upper, refined.energy
+            ),
+        )
+        return refined.pred, error
+
+    def _exact(self, X):
+        """Exact spectra of flat ``X`` (LAPACK), with an estimate of 0."""
+        return singular_values(X, matrix_shape=self.matrix_shape_), np.zeros(len(X))
+
+    def predict_interval(self, X, certified=False):
+        """Intervals that hold each singular value of each matrix.
+
+        ``certified=True`` gives bounds that hold for every input, up to
+        floating-point rounding (from the Ritz values and the leftover energy
+        of the iteration the prediction ran: see Notes). ``certified=False``
+        gives split-conformal intervals per value, calibrated by
+        :meth:`calibrate` on held-out matrices so that each covers the true
+        value with probability ``coverage`` for matrices exchangeable with
+        them, and intersected with the certified ones: they are never wider,
+        and still hold where the calibration does not (for instance an exact
+        point for a matrix of rank at most ``n_components``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+            Matrices of the shape seen in :meth:`fit`.
+        certified : bool, default=False
+            Return the certified bounds instead of the calibrated intervals.
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples, min(m, n))
+            Descending in their certified form; of :meth:`predict`'s shape
+            (1-D when fit got a 1-D ``y``). ``max_error`` does not change
+            them: they describe the model's prediction route.
+
+        Notes
+        -----
+        With ``k = n_components`` Ritz values ``theta`` and leftover energy
+        ``r = ||A||_F**2 - sum(theta**2)``, ``theta_i <= sigma_i <=
+        sqrt(theta_i**2 + r)`` for ``i <= k`` and ``sigma_i <= sqrt(r / (i -
+        k))`` after; the "raw" head, which does not iterate, gets ``0 <=
+        sigma_i <= ||A||_F / sqrt(i)``.
+
+        Intervals of quantities derived from a spectrum follow, with ``[l_i,
+        u_i]`` the interval of ``sigma_i``:
+
+        - largest value ``sigma_1``: ``[l_1, u_1]``; smallest ``sigma_n``:
+          ``[l_n, u_n]``;
+        - condition number ``sigma_1 / sigma_n``: ``[l_1 / u_n, u_1 / l_n]``
+          (unbounded above when ``l_n = 0``);
+        - nuclear norm ``sum(sigma)``: ``[sum(l), sum(u)]``;
+        - rank at tolerance ``tol``: at least ``sum(l > tol)`` and at most
+          ``sum(u > tol)``.
+
+        For certified bounds they hold for every matrix. A calibrated
+        interval covers its value with probability ``coverage``, so one
+        derived from ``j`` values holds with probability at least ``1 - j
+        (1 - coverage)`` (a union bound): useful for ``sigma_1`` and the
+        condition number, weak for the nuclear norm and the rank, where the
+        certified form is the one to use.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from svlearn import SingularValueRegressor
+        >>> X = np.random.default_rng(0).random((400, 16))  # 4 x 4 matrices
+        >>> reg = SingularValueRegressor(hidden_layer_sizes=(16,), max_iter=2,
+        ...                              calibration_fraction=0.5,
+        ...                              random_state=0).fit(X)
+        >>> lower, upper = reg.predict_interval(X[:3], certified=True)
+        >>> S = np.linalg.svd(X[:3].reshape(-1, 4, 4), compute_uv=False)
+        >>> bool(((lower <= S) & (S <= upper)).all())
+        True
+        >>> low, high = reg.predict_interval(X[:3])
+        >>> bool(((lower <= low) & (high <= upper)).all())
+        True
+        """
+        if not isinstance(certified, (bool, np.bool_)):
+            raise TypeError(f"certified must be a bool, got {certified!r}.")
+        X = self._validate_new_X(X, check_finite=False)
+        if not certified and not hasattr(self, "interval_multipliers_"):
+            raise ValueError(
+                "Calibrated intervals (predict_interval with certified=False) "
+                "need a calibrated model: fit with calibration_fraction > 0 "
+                f"holding out at least {_calibration.min_calibration(self.coverage)}"
+                f" matrices (for coverage={self.coverage}), or call calibrate(); "
+                "certified=True needs no calibration."
             )
-            if self.max_error is not None:
-                redo = np.flatnonzero(error > self.max_error)
-                if len(redo):
-                    pred[redo] = singular_values(
-                        X[redo], matrix_shape=self.matrix_shape_
-                    )
-                    error[redo] = 0.0
-        pred = self._output(pred)
-        return (pred, error) if return_error else pred
+        out = self._predict_all(X)
+        lower, upper, _ = self._certified(X, out)
+        if not certified:
+            lower, upper = _calibration.conformal_intervals(
+                out.pred, lower, upper, self.interval_multipliers_
+            )
+        return self._output(lower), self._output(upper)
 
     def _lean_predict(self, X):
         """``predict(X)`` by the numpy forward pass, or None where it does not apply.
@@ -675,6 +870,26 @@ class SingularValueRegressor(BaseSpectrumRegressor):
     # Model files: svlearn.save / svlearn.load (svlearn/_persistence.py) store
     # the module's settings and weights and rebuild the net through this one
     # method; the rest of the fitted state is plain attributes.
+
+
+# What calibrate fits; partial_fit forgets it.
+CALIBRATED = (
+    "error_coef_",
+    "error_offset_",
+    "n_calibration_",
+    "interval_multipliers_",
+    "refine_template_",
+    "refine_error_coef_",
+    "refine_error_offset_",
+)
+
+
+class _Guarded(NamedTuple):
+    """What the guarded predict returns for validated matrices."""
+
+    pred: np.ndarray  # (n, n_values) float64
+    error: np.ndarray  # (n,) estimated NMSE, 0 for exact rows
+    tier: np.ndarray  # (n,) tier numbers of svlearn._tiers
 
 
 class _FitData:
