@@ -14,15 +14,13 @@ import math
 import numpy as np
 
 __all__ = [
-    "CERTIFIED_FEATURES",
     "FEATURES",
-    "certified_features",
     "certified_nmse",
     "conformal_intervals",
     "fit_interval_model",
     "estimate_error",
+    "feature_range",
     "error_features",
-    "feature_names",
     "fit_error_model",
     "gram_moment",
     "min_calibration",
@@ -38,11 +36,6 @@ FEATURES = (
     "leftover_energy",  # energy fraction outside the Ritz values
     "last_step_gain",  # energy fraction the last iteration step added
 )
-# Appended after them (certified_features): what the certified intervals say.
-CERTIFIED_FEATURES = (
-    "certified_nmse",  # the NMSE the intervals allow at most
-    "top_width",  # (upper_1 - lower_1) / ||A||_F
-)
 # The error of a spectrum whose tail holds a fraction r of the energy scales
 # with r, also on matrices unlike the calibration ones, where a fitted slope
 # would extrapolate too little or too much: its slope is fixed at 1.
@@ -54,6 +47,9 @@ _FEATURE_FLOOR = 1e-9
 # The smallest estimate: the NMSE of float32 rounding. A prediction is never
 # exact, so max_error=0 recomputes every matrix.
 _MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
+# Spread (in log units) below which a feature is constant on the calibration
+# matrices.
+_MIN_SPREAD = 1e-6
 
 
 def min_calibration(coverage):
@@ -169,38 +165,7 @@ def certified_nmse(pred, lower, upper, energy):
     return least, (far**2).sum(axis=1) / safe
 
 
-def certified_features(pred, lower, upper, energy):
-    """Columns :data:`CERTIFIED_FEATURES` of the error model, as logs.
-
-    Parameters
-    ----------
-    pred, lower, upper : ndarray of shape (n_samples, n_values)
-    energy : ndarray of shape (n_samples,)
-
-    Returns
-    -------
-    features : ndarray of shape (n_samples, 2)
-    """
-    _, most = certified_nmse(pred, lower, upper, energy)
-    width = (upper[:, 0] - lower[:, 0]) / np.sqrt(_safe(energy))
-    columns = np.column_stack([most, width])
-    return np.log(np.clip(columns, 0, None) + _FEATURE_FLOOR)
-
-
-def feature_names(n_features, certified):
-    """Names of the error model's columns.
-
-    Examples
-    --------
-    >>> feature_names(6, certified=True)
-    ('intercept', 'tail_share', 'energy_violation', 'moment4_violation', \
-'certified_nmse', 'top_width')
-    """
-    n_base = n_features - len(CERTIFIED_FEATURES) if certified else n_features
-    return FEATURES[:n_base] + (CERTIFIED_FEATURES if certified else ())
-
-
-def fit_error_model(features, nmse, coverage, names=None):
+def fit_error_model(features, nmse, coverage):
     """Fit the log-linear error model and its split-conformal offset.
 
     The model is fitted on one half of the matrices (a fixed permutation);
@@ -216,9 +181,6 @@ def fit_error_model(features, nmse, coverage, names=None):
         The true NMSE of each prediction.
     coverage : float
         In (0, 1).
-    names : tuple of str or None, default=None
-        The columns' names (:func:`feature_names`); None means the first
-        ``n_features`` of :data:`FEATURES`.
 
     Returns
     -------
@@ -234,9 +196,14 @@ def fit_error_model(features, nmse, coverage, names=None):
     log_error = np.log(nmse + ERROR_FLOOR)
     order = np.random.default_rng(0).permutation(len(features))
     fit_rows, conformal_rows = order[: len(order) // 2], order[len(order) // 2 :]
-    names = FEATURES[: features.shape[1]] if names is None else names
+    names = FEATURES[: features.shape[1]]
     fixed = np.array([_FIXED_SLOPES.get(name, 0.0) for name in names])
-    free = fixed == 0
+    # A feature without spread on these matrices (the energy violation of a
+    # route with exact energy) is the intercept again: left out, rather than
+    # given a huge slope that cancels the intercept's.
+    spread = np.ptp(features[fit_rows], axis=0) > _MIN_SPREAD
+    spread[0] = True
+    free = (fixed == 0) & spread
     target = log_error - features @ fixed
     coef = fixed.copy()
     coef[free] = np.linalg.lstsq(
@@ -247,31 +214,60 @@ def fit_error_model(features, nmse, coverage, names=None):
     return coef, float(residuals[rank - 1])
 
 
-def estimate_error(features, coef, offset, certified=None):
+def feature_range(features):
+    """The range of each feature on the calibration matrices.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    bounds : ndarray of shape (2, n_features)
+        Smallest and largest value of each column.
+    """
+    return np.vstack([features.min(axis=0), features.max(axis=0)])
+
+
+def estimate_error(features, coef, offset, certified=None, bounds=None):
     """The calibrated NMSE estimate of each prediction.
 
     Parameters
     ----------
     features : ndarray of shape (n_samples, n_features)
-        Its first ``len(coef)`` columns are used (a model calibrated without
-        the certified features ignores them).
-    coef : ndarray of shape (n_model_features,)
+    coef : ndarray of shape (n_features,)
     offset : float
     certified : tuple of two ndarrays of shape (n_samples,) or None
         ``(least, most)`` from :func:`certified_nmse`: the estimate is kept
         between them, never below what the intervals prove and never above
         what they allow.
+    bounds : ndarray of shape (2, n_features) or None
+        :func:`feature_range` of the calibration matrices. A matrix with a
+        feature outside it is not like them, and the conformal guarantee
+        says nothing about it: its estimate is the most the certified bounds
+        allow (infinite without them).
 
     Returns
     -------
     error : ndarray of shape (n_samples,)
         Never below the NMSE of float32 rounding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> features = np.array([[1.0, -2.0], [1.0, 5.0]])
+    >>> bounds = np.array([[1.0, -3.0], [1.0, 0.0]])
+    >>> estimate_error(features, np.array([-9.0, 1.0]), 0.0, bounds=bounds)
+    array([1.67...e-05, inf])
     """
-    log_error = features[:, : len(coef)] @ coef + offset
-    error = np.exp(log_error) - ERROR_FLOOR
+    error = np.exp(features @ coef + offset) - ERROR_FLOOR
+    most = np.inf
     if certified is not None:
         least, most = certified
         error = np.maximum(np.minimum(error, most), least)
+    if bounds is not None:
+        outside = ((features < bounds[0]) | (features > bounds[1])).any(axis=1)
+        error = np.where(outside, most, error)
     return np.maximum(error, _MIN_ESTIMATE)
 
 

@@ -300,10 +300,12 @@ class _RegressorFormat(_Format):
                 "error_coef_": "float array?",
                 "error_offset_": "float?",
                 "n_calibration_": "int?",
+                "error_feature_range_": "float array?",
                 "interval_multipliers_": "float array?",
                 "refine_template_": "float array?",
                 "refine_error_coef_": "float array?",
                 "refine_error_offset_": "float?",
+                "refine_feature_range_": "float array?",
                 "net_": "network",
             },
         )
@@ -486,30 +488,35 @@ class _RegressorFormat(_Format):
     def _check_error_model(self, est, head):
         if not hasattr(est, "error_coef_"):
             return
-        # predict's error features: a constant, three logs of the prediction,
-        # for the iterating heads two of the iteration's diagnostics, and
-        # (models calibrated since the certified bounds) two certified ones.
+        # predict's error features: a constant, three logs of the prediction
+        # and, for the iterating heads, two of the iteration's diagnostics.
         n_features = 6 if head in ("ritz", "subspace") else 4
-        shapes = [(n_features,), (n_features + 2,)]
-        if est.error_coef_.shape not in shapes:
+        if est.error_coef_.shape != (n_features,):
             raise ValueError(
                 f"error_coef_ has shape {est.error_coef_.shape}, but the {head!r} "
-                f"head's error model takes {n_features} or {n_features + 2} "
-                f"features: shape {shapes[0]} or {shapes[1]}."
+                f"head's error model takes {n_features} features: shape "
+                f"({n_features},)."
             )
         # The optional parts that calibrate adds: each with its shape.
         n_values = min(est.matrix_shape_)
         expected = {
+            "error_feature_range_": (2, n_features),
             "interval_multipliers_": (n_values,),
             "refine_template_": (n_values - min(8, n_values),),
-            "refine_error_coef_": (8,),
+            "refine_error_coef_": (6,),
+            "refine_feature_range_": (2, 6),
         }
         problems = [
             f"{name} has shape {getattr(est, name).shape}, expected {shape}"
             for name, shape in expected.items()
             if hasattr(est, name) and getattr(est, name).shape != shape
         ]
-        refine = ("refine_template_", "refine_error_coef_", "refine_error_offset_")
+        refine = (
+            "refine_template_",
+            "refine_error_coef_",
+            "refine_error_offset_",
+            "refine_feature_range_",
+        )
         present = [name for name in refine if hasattr(est, name)]
         if present and len(present) != len(refine):
             problems.append(f"the refinement tier {list(refine)} comes whole")

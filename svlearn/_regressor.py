@@ -178,6 +178,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Conformal offset added to the model's log-estimate for ``coverage``.
     n_calibration_ : int
         Matrices the error estimates were calibrated on.
+    error_feature_range_ : ndarray of shape (2, n_error_features)
+        Range of each error feature on the calibration matrices. A matrix
+        with a feature outside it is unlike them: its estimate is the most
+        its certified bounds allow.
     interval_multipliers_ : ndarray of shape (n_outputs_,)
         Split-conformal half-widths of :meth:`predict_interval`'s calibrated
         intervals, per value, in units of the certified widths.
@@ -188,6 +192,8 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Log-linear error model of the refinement tier.
     refine_error_offset_ : float
         Its conformal offset for ``coverage``.
+    refine_feature_range_ : ndarray of shape (2, n_refine_features)
+        Range of its features on the calibration matrices.
 
     See Also
     --------
@@ -491,12 +497,13 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         NMSE is a log-linear function of diagnostics that come with its
         prediction (the energy fraction left to the network's tail, the
         energy the last iteration step still added, the predicted tail share,
-        any violation of the energy identity or of the exact fourth moment,
-        and the NMSE that the certified bounds allow), fitted on half of the
-        matrices; the other half sets a split-conformal offset so that the
-        estimate covers the true NMSE with probability ``coverage`` for
-        matrices exchangeable with these. The estimate never sits below what
-        the certified bounds prove nor above what they allow. The same
+        and any violation of the energy identity or of the exact fourth
+        moment), fitted on half of the matrices; the other half sets a
+        split-conformal offset so that the estimate covers the true NMSE
+        with probability ``coverage`` for matrices exchangeable with these.
+        The estimate never sits below what the certified bounds prove nor
+        above what they allow, and a matrix whose diagnostics lie outside
+        their range on these matrices gets the most the bounds allow. The same
         matrices calibrate the per-value intervals of :meth:`predict_interval`
         and the estimate of ``max_error``'s refinement tier.
 
@@ -511,10 +518,11 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Returns
         -------
         self : object
-            The estimator, with ``error_coef_``, ``error_offset_``,
-            ``interval_multipliers_`` and the refinement tier's
-            ``refine_error_coef_``, ``refine_error_offset_`` and
-            ``refine_template_``.
+            The estimator, with its error model (``error_coef_``,
+            ``error_offset_``, ``error_feature_range_``), its intervals
+            (``interval_multipliers_``) and the refinement tier's
+            (``refine_template_``, ``refine_error_coef_``,
+            ``refine_error_offset_``, ``refine_feature_range_``).
         """
         X = self._validate_new_X(X, check_finite=True)
         if y is None:
@@ -532,16 +540,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 "matrices or lower coverage."
             )
         out = self._predict_all(X, with_features=True)
-        lower, upper, energy = self._certified(X, out)
-        features = np.hstack(
-            [
-                out.features,
-                _calibration.certified_features(out.pred, lower, upper, energy),
-            ]
-        )
-        names = _calibration.feature_names(features.shape[1], certified=True)
+        lower, upper, _ = self._certified(X, out)
         coef, offset = _calibration.fit_error_model(
-            features, nmse_per_matrix(y, out.pred), self.coverage, names
+            out.features, nmse_per_matrix(y, out.pred), self.coverage
         )
         multipliers = _calibration.fit_interval_model(
             out.pred, y, lower, upper, self.coverage
@@ -552,14 +553,13 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         template = tail_template(y, k)
         refined = _tiers.refined_spectra(X, self.matrix_shape_, template)
         refine_coef, refine_offset = _calibration.fit_error_model(
-            refined.features,
-            nmse_per_matrix(y, refined.pred),
-            self.coverage,
-            _calibration.feature_names(refined.features.shape[1], certified=True),
+            refined.features, nmse_per_matrix(y, refined.pred), self.coverage
         )
         self.error_coef_ = coef
         self.error_offset_ = offset
         self.n_calibration_ = len(X)
+        self.error_feature_range_ = _calibration.feature_range(out.features)
+        self.refine_feature_range_ = _calibration.feature_range(refined.features)
         self.interval_multipliers_ = multipliers
         self.refine_template_ = template
         self.refine_error_coef_ = refine_coef
@@ -647,17 +647,12 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         """
         out = self._predict_all(X, with_features=True)
         lower, upper, energy = self._certified(X, out)
-        features = np.hstack(
-            [
-                out.features,
-                _calibration.certified_features(out.pred, lower, upper, energy),
-            ]
-        )
         error = _calibration.estimate_error(
-            features,
+            out.features,
             self.error_coef_,
             self.error_offset_,
             _calibration.certified_nmse(out.pred, lower, upper, energy),
+            getattr(self, "error_feature_range_", None),
         )
         pred = out.pred
         if self.max_error is None:
@@ -679,6 +674,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             _calibration.certified_nmse(
                 refined.pred, refined.lower, refined.upper, refined.energy
             ),
+            self.refine_feature_range_,
         )
         return refined.pred, error
 
@@ -877,10 +873,12 @@ CALIBRATED = (
     "error_coef_",
     "error_offset_",
     "n_calibration_",
+    "error_feature_range_",
     "interval_multipliers_",
     "refine_template_",
     "refine_error_coef_",
     "refine_error_offset_",
+    "refine_feature_range_",
 )
 
 

@@ -126,12 +126,7 @@ def refined_spectra(X, matrix_shape, template, route=REFINE):
     # The error model is scale-free: its features come from the scaled rows.
     root = np.sqrt(np.where(energy > 0, energy, 1.0))
     moment4 = _calibration.gram_moment(scaled, matrix_shape, root)
-    features = np.hstack(
-        [
-            _calibration.error_features(pred / root[:, None], moment4, fraction),
-            _calibration.certified_features(pred, lower, upper, energy),
-        ]
-    )
+    features = _calibration.error_features(pred / root[:, None], moment4, fraction)
     scale = np.ldexp(1.0, exponents)
     return Refined(
         pred * scale[:, None],
