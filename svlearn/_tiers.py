@@ -36,6 +36,9 @@ __all__ = [
 # vectors cost as much as the SVD they would replace (the k x k Ritz problem
 # and the float64 redo of converged matrices grow with k).
 REFINE = (8, 2)
+# Peaks between which float32 squares keep their digits (as in the network's
+# front end, rows outside are rescaled).
+_SAFE_PEAKS = (2.0**-40, 2.0**40)
 # Tier numbers as predict's tier array reports them.
 FIRST, REFINED, EXACT = 0, 1, 2
 
@@ -102,8 +105,17 @@ def refined_spectra(X, matrix_shape, template, route=REFINE):
     m, n = matrix_shape
     n_values = min(m, n)
     k = refine_components(n_values, route)
-    scaled, exponents = power_of_two_scaled(X)
-    A = torch.from_numpy(scaled.astype(np.float32)).reshape(-1, m, n)
+    # Rows whose peak float32 squares would overflow or lose digits are
+    # scaled exactly by powers of two; the others (nearly all) are used as
+    # they are, which saves a float64 pass over the batch.
+    scaled = np.array(X, dtype=np.float32)
+    exponents = np.zeros(len(X), dtype=np.int64)
+    peak = np.abs(X).max(axis=1) if X.shape[1] else np.zeros(len(X))
+    unsafe = ~((peak > _SAFE_PEAKS[0]) & (peak < _SAFE_PEAKS[1]))
+    if unsafe.any():
+        rows, exponents[unsafe] = power_of_two_scaled(X[unsafe])
+        scaled[unsafe] = rows
+    A = torch.from_numpy(scaled).reshape(-1, m, n)
     if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
         A = A.mT
     norms = torch.linalg.vector_norm(A.reshape(len(A), -1), dim=-1, keepdim=True)
@@ -111,6 +123,11 @@ def refined_spectra(X, matrix_shape, template, route=REFINE):
         values, rest, energy, _, _, gain = leading_values_and_rest(
             A, k, route[1], norms
         )
+        # The exact fourth moment sum(s**4) = ||A^T A||_F**2, from the Gram
+        # matrix of the smaller side (one batched GEMM, in float32 as
+        # _calibration.gram_moment computes it for the first tier).
+        gram = torch.bmm(A.mT, A).double()
+        moment4 = (gram * gram).sum((-2, -1)).numpy()
     # Back to the scaled rows' units: the routine works on A / ||A||_F.
     norm = norms.double().numpy()[:, 0]
     values = values.numpy() * norm[:, None]
@@ -125,7 +142,7 @@ def refined_spectra(X, matrix_shape, template, route=REFINE):
     pred = clamp_to_bounds(-np.sort(-pred, axis=1), lower, upper, energy)
     # The error model is scale-free: its features come from the scaled rows.
     root = np.sqrt(np.where(energy > 0, energy, 1.0))
-    moment4 = _calibration.gram_moment(scaled, matrix_shape, root)
+    moment4 = moment4 / root**4
     features = _calibration.error_features(pred / root[:, None], moment4, fraction)
     scale = np.ldexp(1.0, exponents)
     return Refined(
