@@ -131,19 +131,21 @@ def error_features(unit, moment4, diagnostics):
     return np.column_stack([np.ones(len(unit)), logs])
 
 
-def certified_nmse(pred, lower, upper, energy):
+def certified_nmse(pred, lower, upper, energy=None):
     """What certified intervals prove about the NMSE of predicted spectra.
 
     The true spectrum ``s`` lies in the box ``[lower, upper]`` and has energy
     ``sum(s**2) = ||A||_F**2``, so the NMSE of ``pred`` is at least its
     squared distance to the box and at most its squared distance to the far
-    corner, both over the energy.
+    corner, both over the energy. Each row is computed in units of its
+    largest upper bound, so that no square overflows or vanishes.
 
     Parameters
     ----------
     pred, lower, upper : ndarray of shape (n_samples, n_values)
-    energy : ndarray of shape (n_samples,)
-        ``||A||_F**2``.
+    energy : ndarray of shape (n_samples,) or None, default=None
+        ``||A||_F**2``; None takes ``sum(pred**2)``, exact for predictions
+        of the matrix's energy.
 
     Returns
     -------
@@ -154,13 +156,19 @@ def certified_nmse(pred, lower, upper, energy):
     >>> import numpy as np
     >>> least, most = certified_nmse(np.array([[3.0, 1.0]]), np.array([[3.0, 0.0]]),
     ...                              np.array([[3.0, 2.0]]), np.array([10.0]))
-    >>> float(least[0]), float(most[0])
+    >>> float(least[0]), round(float(most[0]), 12)
     (0.0, 0.1)
     """
+    unit = _safe(np.asarray(upper, dtype=np.float64)[:, :1])
+    pred, lower, upper = pred / unit, lower / unit, upper / unit
+    if energy is None:
+        energy = (pred**2).sum(axis=1)
+    else:
+        energy = np.asarray(energy, dtype=np.float64) / unit[:, 0] ** 2
     below = np.clip(lower - pred, 0, None)
     above = np.clip(pred - upper, 0, None)
     far = np.maximum(pred - lower, upper - pred)
-    safe = _safe(np.asarray(energy, dtype=np.float64))
+    safe = _safe(energy)
     least = ((below + above) ** 2).sum(axis=1) / safe
     return least, (far**2).sum(axis=1) / safe
 
