@@ -47,6 +47,9 @@ _FEATURE_FLOOR = 1e-9
 # The smallest estimate: the NMSE of float32 rounding. A prediction is never
 # exact, so max_error=0 recomputes every matrix.
 _MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
+# Rounding of predicted spectra relative to ||A||_F (float32 iteration, as
+# the certified bounds allow for).
+_ROUNDING = 1e-5
 # Spread (in log units) below which a feature is constant on the calibration
 # matrices.
 _MIN_SPREAD = 1e-6
@@ -340,5 +343,10 @@ def conformal_intervals(pred, lower, upper, multipliers):
     -------
     low, high : ndarray of shape (n_samples, n_values)
     """
-    half = multipliers * (upper - lower)
+    # Never narrower than the rounding of the spectra (a relative 1e-5 of
+    # ||A||_F, as the certified bounds allow): a value known exactly, such as
+    # a zero of a low-rank matrix, is covered up to its rounding.
+    peak = _safe(np.abs(pred).max(axis=1, initial=0.0))[:, None]
+    rounding = _ROUNDING * peak * np.sqrt(((pred / peak) ** 2).sum(axis=1))[:, None]
+    half = multipliers * (upper - lower) + rounding
     return np.maximum(lower, pred - half), np.minimum(upper, pred + half)
