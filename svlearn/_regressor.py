@@ -680,7 +680,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         return singular_values(X, matrix_shape=self.matrix_shape_), np.zeros(len(X))
 
     def predict_interval(self, X, certified=False):
-        """Intervals that hold each singular value of each matrix.
+        """Bound each singular value of each matrix by an interval.
 
         ``certified=True`` gives bounds that hold for every input, up to
         floating-point rounding (from the Ritz values and the leftover energy
