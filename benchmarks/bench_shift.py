@@ -449,7 +449,8 @@ def check_targets(sets, class_shift):
     out["slips_shift"]["sets_over_target"] = sorted(
         k for k, v in shifts.items() if v["slips"] > TARGETS["slips_shift"]
     )
-    out["bound_violations"]["worst_set"] = violated
+    if everything[violated]["bound_violations"] > 0:
+        out["bound_violations"]["worst_set"] = violated
     return out
 
 

@@ -90,6 +90,10 @@ def test_targets_name_the_worst_shift_and_what_fails():
     assert shift["sets_over_target"] == ["cifar_class_shift", "gaussian"]
     violated = targets["bound_violations"]
     assert not violated["met"] and violated["worst_set"] == "uniform"
+    # With no violation anywhere, no family is named.
+    sets["uniform"]["bound_violations"] = 0.0
+    violated = bench_shift.check_targets(sets, _row())["bound_violations"]
+    assert violated["met"] and "worst_set" not in violated
 
 
 def test_percentages_are_never_written_in_exponent_notation():
