@@ -178,10 +178,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Range of each error feature on the calibration matrices. A matrix
         with a feature outside it is unlike them: its estimate is the most
         its certified bounds allow.
-    interval_multipliers_ : ndarray of shape (n_outputs_,)
+    interval_multipliers_ : ndarray of shape (min(m, n),)
         Split-conformal half-widths of :meth:`predict_interval`'s calibrated
         intervals, per value, in units of the certified widths.
-    refine_template_ : ndarray of shape (n_outputs_ - min(8, n_outputs_),)
+    refine_template_ : ndarray of shape (min(m, n) - min(8, m, n),)
         Tail shape of ``max_error``'s refinement tier (the mean tail of the
         calibration spectra after their first 8 values).
     refine_error_coef_ : ndarray of shape (n_refine_features,)
