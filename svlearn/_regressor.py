@@ -656,24 +656,41 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         pred = out.pred
         if self.max_error is None:
             return _Guarded(pred, error, np.zeros(len(pred), dtype=np.int64))
+        first = pred.copy()
         tiers = []
         # A model file saved before the refinement tier existed goes exact.
         if hasattr(self, "refine_error_coef_"):
-            tiers.append((_tiers.REFINED, lambda rows: self._refine(X[rows])))
+            tiers.append(
+                (_tiers.REFINED, lambda rows: self._refine(X[rows], first[rows]))
+            )
         tiers.append((_tiers.EXACT, lambda rows: self._exact(X[rows])))
         return _Guarded(*_tiers.tiered(pred, error, self.max_error, tiers))
 
-    def _refine(self, X):
-        """The refinement tier's spectra of flat ``X`` and their estimates."""
+    def _refine(self, X, first):
+        """The refinement tier's spectra of flat ``X`` and their estimates.
+
+        ``first`` holds the first tier's spectra of the same matrices. Where
+        the two disagree by more than the refined estimate, at least one of
+        them is wrong and the calibrated estimate, which cannot tell which,
+        is not trusted: the estimate is at least their NMSE to each other,
+        unless the certified bounds allow less.
+        """
         refined = _tiers.refined_spectra(X, self.matrix_shape_, self.refine_template_)
+        certified = _calibration.certified_nmse(
+            refined.pred, refined.lower, refined.upper
+        )
         error = _calibration.estimate_error(
             refined.features,
             self.refine_error_coef_,
             self.refine_error_offset_,
-            _calibration.certified_nmse(refined.pred, refined.lower, refined.upper),
+            certified,
             self.refine_feature_range_,
         )
-        return refined.pred, error
+        unit = _safe(refined.pred[:, :1])
+        gap = (((refined.pred - first) / unit) ** 2).sum(axis=1)
+        gap /= _safe(((refined.pred / unit) ** 2).sum(axis=1))
+        # Still never above what the certified bounds allow.
+        return refined.pred, np.minimum(np.maximum(error, gap), certified[1])
 
     def _exact(self, X):
         """Exact spectra of flat ``X`` (LAPACK), with an estimate of 0."""

@@ -120,7 +120,7 @@ def test_every_tier_rows_match_its_route(guarded):
     np.testing.assert_array_equal(out.pred[first], reg._predict_all(X).pred[first])
     np.testing.assert_array_equal(out.error[first], error[first])
     assert np.all(error[first] <= threshold)
-    pred, estimate = reg._refine(X[refined])
+    pred, estimate = reg._refine(X[refined], reg._predict_all(X).pred[refined])
     np.testing.assert_array_equal(out.pred[refined], pred)
     np.testing.assert_array_equal(out.error[refined], estimate)
     assert np.all(estimate <= threshold)
