@@ -136,7 +136,8 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         If set, :meth:`predict` replaces every matrix whose estimated NMSE
         exceeds it, in tiers: first by a more accurate cheap route (block
         subspace iteration with 8 vectors and 2 steps, clamped into its
-        certified bounds, with its own calibrated estimate), then, where that
+        certified bounds, with its own calibrated estimate, raised to its
+        NMSE to the first spectrum where they disagree), then, where that
         estimate still exceeds it, by LAPACK's exact SVD (estimate 0).
         Estimates are never below float32 rounding (``eps**2``, about
         1.4e-14), so ``max_error=0`` recomputes every matrix. Needs a
