@@ -15,17 +15,19 @@ import numpy as np
 
 __all__ = [
     "FEATURES",
+    "certified_nmse",
     "conformal_intervals",
     "fit_interval_model",
     "estimate_error",
+    "feature_range",
     "error_features",
     "fit_error_model",
     "gram_moment",
     "min_calibration",
 ]
 
-# Columns of the error model. The iteration's diagnostics (last two) exist
-# only for the heads that iterate; the others have the first four.
+# Columns of the error model. The iteration's diagnostics exist only for the
+# heads that iterate; the others have the first four, then the certified ones.
 FEATURES = (
     "intercept",
     "tail_share",  # 1 - p_1**2 / sum(p**2) of the prediction p
@@ -45,6 +47,12 @@ _FEATURE_FLOOR = 1e-9
 # The smallest estimate: the NMSE of float32 rounding. A prediction is never
 # exact, so max_error=0 recomputes every matrix.
 _MIN_ESTIMATE = float(np.finfo(np.float32).eps) ** 2
+# Rounding of predicted spectra relative to ||A||_F (float32 iteration, as
+# the certified bounds allow for).
+_ROUNDING = 1e-5
+# Spread (in log units) below which a feature is constant on the calibration
+# matrices.
+_MIN_SPREAD = 1e-6
 
 
 def min_calibration(coverage):
@@ -126,6 +134,48 @@ def error_features(unit, moment4, diagnostics):
     return np.column_stack([np.ones(len(unit)), logs])
 
 
+def certified_nmse(pred, lower, upper, energy=None):
+    """What certified intervals prove about the NMSE of predicted spectra.
+
+    The true spectrum ``s`` lies in the box ``[lower, upper]`` and has energy
+    ``sum(s**2) = ||A||_F**2``, so the NMSE of ``pred`` is at least its
+    squared distance to the box and at most its squared distance to the far
+    corner, both over the energy. Each row is computed in units of its
+    largest upper bound, so that no square overflows or vanishes.
+
+    Parameters
+    ----------
+    pred, lower, upper : ndarray of shape (n_samples, n_values)
+    energy : ndarray of shape (n_samples,) or None, default=None
+        ``||A||_F**2``; None takes ``sum(pred**2)``, exact for predictions
+        of the matrix's energy.
+
+    Returns
+    -------
+    least, most : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> least, most = certified_nmse(np.array([[3.0, 1.0]]), np.array([[3.0, 0.0]]),
+    ...                              np.array([[3.0, 2.0]]), np.array([10.0]))
+    >>> float(least[0]), round(float(most[0]), 12)
+    (0.0, 0.1)
+    """
+    unit = _safe(np.asarray(upper, dtype=np.float64)[:, :1])
+    pred, lower, upper = pred / unit, lower / unit, upper / unit
+    if energy is None:
+        energy = (pred**2).sum(axis=1)
+    else:
+        energy = np.asarray(energy, dtype=np.float64) / unit[:, 0] ** 2
+    below = np.clip(lower - pred, 0, None)
+    above = np.clip(pred - upper, 0, None)
+    far = np.maximum(pred - lower, upper - pred)
+    safe = _safe(energy)
+    least = ((below + above) ** 2).sum(axis=1) / safe
+    return least, (far**2).sum(axis=1) / safe
+
+
 def fit_error_model(features, nmse, coverage):
     """Fit the log-linear error model and its split-conformal offset.
 
@@ -159,7 +209,12 @@ def fit_error_model(features, nmse, coverage):
     fit_rows, conformal_rows = order[: len(order) // 2], order[len(order) // 2 :]
     names = FEATURES[: features.shape[1]]
     fixed = np.array([_FIXED_SLOPES.get(name, 0.0) for name in names])
-    free = fixed == 0
+    # A feature without spread on these matrices (the energy violation of a
+    # route with exact energy) is the intercept again: left out, rather than
+    # given a huge slope that cancels the intercept's.
+    spread = np.ptp(features[fit_rows], axis=0) > _MIN_SPREAD
+    spread[0] = True
+    free = (fixed == 0) & spread
     target = log_error - features @ fixed
     coef = fixed.copy()
     coef[free] = np.linalg.lstsq(
@@ -170,7 +225,22 @@ def fit_error_model(features, nmse, coverage):
     return coef, float(residuals[rank - 1])
 
 
-def estimate_error(features, coef, offset):
+def feature_range(features):
+    """The range of each feature on the calibration matrices.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    bounds : ndarray of shape (2, n_features)
+        Smallest and largest value of each column.
+    """
+    return np.vstack([features.min(axis=0), features.max(axis=0)])
+
+
+def estimate_error(features, coef, offset, certified=None, bounds=None):
     """The calibrated NMSE estimate of each prediction.
 
     Parameters
@@ -178,14 +248,38 @@ def estimate_error(features, coef, offset):
     features : ndarray of shape (n_samples, n_features)
     coef : ndarray of shape (n_features,)
     offset : float
+    certified : tuple of two ndarrays of shape (n_samples,) or None
+        ``(least, most)`` from :func:`certified_nmse`: the estimate is kept
+        between them, never below what the intervals prove and never above
+        what they allow.
+    bounds : ndarray of shape (2, n_features) or None
+        :func:`feature_range` of the calibration matrices. A matrix with a
+        feature outside it is not like them, and the conformal guarantee
+        says nothing about it: its estimate is the most the certified bounds
+        allow (infinite without them).
 
     Returns
     -------
     error : ndarray of shape (n_samples,)
         Never below the NMSE of float32 rounding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> features = np.array([[1.0, -2.0], [1.0, 5.0]])
+    >>> bounds = np.array([[1.0, -3.0], [1.0, 0.0]])
+    >>> estimate_error(features, np.array([-9.0, 1.0]), 0.0, bounds=bounds)
+    array([1.67...e-05, inf])
     """
-    log_error = features @ coef + offset
-    return np.maximum(np.exp(log_error) - ERROR_FLOOR, _MIN_ESTIMATE)
+    error = np.exp(features @ coef + offset) - ERROR_FLOOR
+    most = np.inf
+    if certified is not None:
+        least, most = certified
+        error = np.maximum(np.minimum(error, most), least)
+    if bounds is not None:
+        outside = ((features < bounds[0]) | (features > bounds[1])).any(axis=1)
+        error = np.where(outside, most, error)
+    return np.maximum(error, _MIN_ESTIMATE)
 
 
 def fit_interval_model(pred, truth, lower, upper, coverage):
@@ -249,5 +343,10 @@ def conformal_intervals(pred, lower, upper, multipliers):
     -------
     low, high : ndarray of shape (n_samples, n_values)
     """
-    half = multipliers * (upper - lower)
+    # Never narrower than the rounding of the spectra (a relative 1e-5 of
+    # ||A||_F, as the certified bounds allow): a value known exactly, such as
+    # a zero of a low-rank matrix, is covered up to its rounding.
+    peak = _safe(np.abs(pred).max(axis=1, initial=0.0))[:, None]
+    rounding = _ROUNDING * peak * np.sqrt(((pred / peak) ** 2).sum(axis=1))[:, None]
+    half = multipliers * (upper - lower) + rounding
     return np.maximum(lower, pred - half), np.minimum(upper, pred + half)

@@ -300,6 +300,12 @@ class _RegressorFormat(_Format):
                 "error_coef_": "float array?",
                 "error_offset_": "float?",
                 "n_calibration_": "int?",
+                "error_feature_range_": "float array?",
+                "interval_multipliers_": "float array?",
+                "refine_template_": "float array?",
+                "refine_error_coef_": "float array?",
+                "refine_error_offset_": "float?",
+                "refine_feature_range_": "float array?",
                 "net_": "network",
             },
         )
@@ -491,6 +497,31 @@ class _RegressorFormat(_Format):
                 f"head's error model takes {n_features} features: shape "
                 f"({n_features},)."
             )
+        # The optional parts that calibrate adds: each with its shape.
+        n_values = min(est.matrix_shape_)
+        expected = {
+            "error_feature_range_": (2, n_features),
+            "interval_multipliers_": (n_values,),
+            "refine_template_": (n_values - min(8, n_values),),
+            "refine_error_coef_": (6,),
+            "refine_feature_range_": (2, 6),
+        }
+        problems = [
+            f"{name} has shape {getattr(est, name).shape}, expected {shape}"
+            for name, shape in expected.items()
+            if hasattr(est, name) and getattr(est, name).shape != shape
+        ]
+        refine = (
+            "refine_template_",
+            "refine_error_coef_",
+            "refine_error_offset_",
+            "refine_feature_range_",
+        )
+        present = [name for name in refine if hasattr(est, name)]
+        if present and len(present) != len(refine):
+            problems.append(f"the refinement tier {list(refine)} comes whole")
+        if problems:
+            raise ValueError("Inconsistent calibration: " + "; ".join(problems) + ".")
 
 
 class _PipelineFormat(_Format):

@@ -19,12 +19,12 @@ from sklearn.base import _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _calibration, _training
+from . import _calibration, _tiers, _training
 from ._base import BaseSpectrumRegressor
 from ._bounds import certified_bounds, clamp_to_bounds
 from ._lean import ritz_plan
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
-from ._mlp import equivariant_spectra, padded, to_tensor
+from ._mlp import equivariant_spectra, padded, tail_template, to_tensor
 from ._numerics import ACTIVATIONS, PREDICT_CHUNK
 from ._recording import record_prediction_input
 from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
@@ -127,9 +127,13 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Target probability that a matrix's true NMSE is at most its estimate
         (split-conformal, for matrices like the calibration matrices).
     max_error : float or None, default=None
-        If set, :meth:`predict` recomputes exactly (by LAPACK's SVD) every
-        matrix whose estimated NMSE exceeds it; those get an estimate of 0.
-        Other estimates are never below float32 rounding (``eps**2``, about
+        If set, :meth:`predict` replaces every matrix whose estimated NMSE
+        exceeds it, in tiers: first by a more accurate cheap route (block
+        subspace iteration with 8 vectors and 2 steps, clamped into its
+        certified bounds, with its own calibrated estimate, raised to its
+        NMSE to the first spectrum where they disagree), then, where that
+        estimate still exceeds it, by LAPACK's exact SVD (estimate 0).
+        Estimates are never below float32 rounding (``eps**2``, about
         1.4e-14), so ``max_error=0`` recomputes every matrix. Needs a
         calibrated model. It acts at predict time: unlike the other
         parameters, ``set_params(max_error=...)`` on a fitted model takes
@@ -165,6 +169,22 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Conformal offset added to the model's log-estimate for ``coverage``.
     n_calibration_ : int
         Matrices the error estimates were calibrated on.
+    error_feature_range_ : ndarray of shape (2, n_error_features)
+        Range of each error feature on the calibration matrices. A matrix
+        with a feature outside it is unlike them: its estimate is the most
+        its certified bounds allow.
+    interval_multipliers_ : ndarray of shape (min(m, n),)
+        Split-conformal half-widths of :meth:`predict_interval`'s calibrated
+        intervals, per value, in units of the certified widths.
+    refine_template_ : ndarray of shape (min(m, n) - min(8, m, n),)
+        Tail shape of ``max_error``'s refinement tier (the mean tail of the
+        calibration spectra after their first 8 values).
+    refine_error_coef_ : ndarray of shape (n_refine_features,)
+        Log-linear error model of the refinement tier.
+    refine_error_offset_ : float
+        Its conformal offset for ``coverage``.
+    refine_feature_range_ : ndarray of shape (2, n_refine_features)
+        Range of its features on the calibration matrices.
 
     See Also
     --------
@@ -480,11 +500,16 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         matrices like those you will predict on. The estimate of a matrix's
         NMSE is a log-linear function of diagnostics that come with its
         prediction (the energy fraction left to the network's tail, the
-        energy the last iteration step still added, the predicted tail share
-        and any violation of the energy identity), fitted on half of the
-        matrices; the other half sets a split-conformal offset so that the
-        estimate covers the true NMSE with probability ``coverage`` for
-        matrices exchangeable with these.
+        energy the last iteration step still added, the predicted tail share,
+        and any violation of the energy identity or of the exact fourth
+        moment), fitted on half of the matrices; the other half sets a
+        split-conformal offset so that the estimate covers the true NMSE
+        with probability ``coverage`` for matrices exchangeable with these.
+        The estimate never sits below what the certified bounds prove nor
+        above what they allow, and a matrix whose diagnostics lie outside
+        their range on these matrices gets the most the bounds allow. The same
+        matrices calibrate the per-value intervals of :meth:`predict_interval`
+        and the estimate of ``max_error``'s refinement tier.
 
         Parameters
         ----------
@@ -497,7 +522,11 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Returns
         -------
         self : object
-            The estimator, with ``error_coef_`` and ``error_offset_``.
+            The estimator, with its error model (``error_coef_``,
+            ``error_offset_``, ``error_feature_range_``), its intervals
+            (``interval_multipliers_``) and the refinement tier's
+            (``refine_template_``, ``refine_error_coef_``,
+            ``refine_error_offset_``, ``refine_feature_range_``).
         """
         X = self._validate_new_X(X, check_finite=True)
         if y is None:
@@ -514,18 +543,52 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 f"at least {needed} held-out matrices, got {len(X)}; pass more "
                 "matrices or lower coverage."
             )
-        pred, features, _, _ = self._predict_all(X, with_features=True)
+        out = self._predict_all(X, with_features=True)
+        lower, upper, _ = self._certified(X, out)
         coef, offset = _calibration.fit_error_model(
-            features, nmse_per_matrix(y, pred), self.coverage
+            out.features, nmse_per_matrix(y, out.pred), self.coverage
+        )
+        multipliers = _calibration.fit_interval_model(
+            out.pred, y, lower, upper, self.coverage
+        )
+        # The refinement tier of max_error: its tail is the mean tail of these
+        # exact spectra, its estimate calibrated like the first one.
+        k = _tiers.refine_components(self.n_outputs_)
+        template = tail_template(y, k)
+        refined = _tiers.refined_spectra(X, self.matrix_shape_, template)
+        refine_coef, refine_offset = _calibration.fit_error_model(
+            refined.features, nmse_per_matrix(y, refined.pred), self.coverage
         )
         self.error_coef_ = coef
         self.error_offset_ = offset
         self.n_calibration_ = len(X)
+        self.error_feature_range_ = _calibration.feature_range(out.features)
+        self.refine_feature_range_ = _calibration.feature_range(refined.features)
+        self.interval_multipliers_ = multipliers
+        self.refine_template_ = template
+        self.refine_error_coef_ = refine_coef
+        self.refine_error_offset_ = refine_offset
         return self
 
     def _forget_calibration(self):
-        for name in ("error_coef_", "error_offset_", "n_calibration_"):
+        for name in CALIBRATED:
             self.__dict__.pop(name, None)
+
+    def _certified(self, X, out):
+        """Certified bounds of ``_predict_all``'s output, and the energies.
+
+        The energies are None where the prediction has the matrix's energy.
+
+        The raw head has no iteration: its bounds are the ones every matrix
+        obeys, ``0 <= sigma_i <= ||A||_F / sqrt(i)``.
+        """
+        if out.lower is not None:
+            # The prediction has the matrix's energy: certified_nmse takes it.
+            return out.lower, out.upper, None
+        energy = frobenius_norms(X) ** 2
+        index = np.arange(1, self.n_outputs_ + 1)
+        upper = np.sqrt(energy)[:, None] / np.sqrt(index)
+        return np.zeros_like(upper), upper, energy
 
     # -- predicting ------------------------------------------------------------
     def predict(self, X, return_error=False):
@@ -535,10 +598,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         also beyond float32's range) are predicted to float32 rounding, in
         chunks, so a memmap streams through with bounded extra memory. With
         ``max_error`` set, matrices whose estimated NMSE exceeds it are
-        recomputed exactly. Small batches (up to 256 matrices) of a "ritz"
-        head on the CPU skip torch: the same computation runs in float64
-        numpy, without torch's per-call overhead, and agrees with the torch
-        path to float32 rounding.
+        refined, and those still above it recomputed exactly. Small batches
+        (up to 256 matrices) of a "ritz" head on the CPU skip torch: the same
+        computation runs in float64 numpy, without torch's per-call overhead,
+        and agrees with the torch path to float32 rounding.
 
         Parameters
         ----------
@@ -547,7 +610,8 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         return_error : bool, default=False
             Also return each matrix's estimated NMSE (paper Eq. 1, per
             matrix), calibrated to cover the true one with probability
-            ``coverage`` (see :meth:`calibrate`); 0 for matrices recomputed
+            ``coverage`` (see :meth:`calibrate`) and kept within what the
+            certified bounds prove and allow; 0 for matrices recomputed
             exactly. Like ``return_std`` in scikit-learn's regressors.
 
         Returns
@@ -574,20 +638,159 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 f"matrices (for coverage={self.coverage}), or call calibrate() "
                 "after partial_fit."
             )
-        pred, features, _, _ = self._predict_all(X, with_features=estimate)
-        if estimate:
-            error = _calibration.estimate_error(
-                features, self.error_coef_, self.error_offset_
+        if not estimate:
+            return self._output(self._predict_all(X).pred)
+        guarded = self._predict_guarded(X)
+        pred = self._output(guarded.pred)
+        return (pred, guarded.error) if return_error else pred
+
+    def _predict_guarded(self, X):
+        """Spectra, NMSE estimates and tiers of validated flat ``X``.
+
+        Each row's estimate is kept between what its certified bounds prove
+        and allow. With ``max_error`` set, rows estimated above it take the
+        refinement tier, and those still above it the exact SVD (tier numbers
+        of :mod:`svlearn._tiers`); without it every row is tier 0.
+        """
+        out = self._predict_all(X, with_features=True)
+        lower, upper, energy = self._certified(X, out)
+        error = _calibration.estimate_error(
+            out.features,
+            self.error_coef_,
+            self.error_offset_,
+            _calibration.certified_nmse(out.pred, lower, upper, energy),
+            getattr(self, "error_feature_range_", None),
+        )
+        pred = out.pred
+        if self.max_error is None:
+            return _Guarded(pred, error, np.zeros(len(pred), dtype=np.int64))
+        first = pred.copy()
+        tiers = []
+        # A model file saved before the refinement tier existed goes exact.
+        if hasattr(self, "refine_error_coef_"):
+            tiers.append(
+                (_tiers.REFINED, lambda rows: self._refine(X[rows], first[rows]))
             )
-            if self.max_error is not None:
-                redo = np.flatnonzero(error > self.max_error)
-                if len(redo):
-                    pred[redo] = singular_values(
-                        X[redo], matrix_shape=self.matrix_shape_
-                    )
-                    error[redo] = 0.0
-        pred = self._output(pred)
-        return (pred, error) if return_error else pred
+        tiers.append((_tiers.EXACT, lambda rows: self._exact(X[rows])))
+        return _Guarded(*_tiers.tiered(pred, error, self.max_error, tiers))
+
+    def _refine(self, X, first):
+        """The refinement tier's spectra of flat ``X`` and their estimates.
+
+        ``first`` holds the first tier's spectra of the same matrices. Where
+        the two disagree by more than the refined estimate, at least one of
+        them is wrong and the calibrated estimate, which cannot tell which,
+        is not trusted: the estimate is at least their NMSE to each other,
+        unless the certified bounds allow less.
+        """
+        refined = _tiers.refined_spectra(X, self.matrix_shape_, self.refine_template_)
+        certified = _calibration.certified_nmse(
+            refined.pred, refined.lower, refined.upper
+        )
+        error = _calibration.estimate_error(
+            refined.features,
+            self.refine_error_coef_,
+            self.refine_error_offset_,
+            certified,
+            self.refine_feature_range_,
+        )
+        unit = _safe(refined.pred[:, :1])
+        gap = (((refined.pred - first) / unit) ** 2).sum(axis=1)
+        gap /= _safe(((refined.pred / unit) ** 2).sum(axis=1))
+        # Still never above what the certified bounds allow.
+        return refined.pred, np.minimum(np.maximum(error, gap), certified[1])
+
+    def _exact(self, X):
+        """Exact spectra of flat ``X`` (LAPACK), with an estimate of 0."""
+        return singular_values(X, matrix_shape=self.matrix_shape_), np.zeros(len(X))
+
+    def predict_interval(self, X, certified=False):
+        """Bound each singular value of each matrix by an interval.
+
+        ``certified=True`` gives bounds that hold for every input, up to
+        floating-point rounding (from the Ritz values and the leftover energy
+        of the iteration the prediction ran: see Notes). ``certified=False``
+        gives split-conformal intervals per value, calibrated by
+        :meth:`calibrate` on held-out matrices so that each covers the true
+        value with probability ``coverage`` for matrices exchangeable with
+        them, and intersected with the certified ones: they are never wider,
+        and still hold where the calibration does not (for instance an exact
+        point for a matrix of rank at most ``n_components``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, m * n) or (n_samples, m, n)
+            Matrices of the shape seen in :meth:`fit`.
+        certified : bool, default=False
+            Return the certified bounds instead of the calibrated intervals.
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples, min(m, n))
+            Descending in their certified form; of :meth:`predict`'s shape
+            (1-D when fit got a 1-D ``y``). ``max_error`` does not change
+            them: they describe the model's prediction route.
+
+        Notes
+        -----
+        With ``k = n_components`` Ritz values ``theta`` and leftover energy
+        ``r = ||A||_F**2 - sum(theta**2)``, ``theta_i <= sigma_i <=
+        sqrt(theta_i**2 + r)`` for ``i <= k`` and ``sigma_i <= sqrt(r / (i -
+        k))`` after; the "raw" head, which does not iterate, gets ``0 <=
+        sigma_i <= ||A||_F / sqrt(i)``.
+
+        Intervals of quantities derived from a spectrum follow, with ``[l_i,
+        u_i]`` the interval of ``sigma_i``:
+
+        - largest value ``sigma_1``: ``[l_1, u_1]``; smallest ``sigma_n``:
+          ``[l_n, u_n]``;
+        - condition number ``sigma_1 / sigma_n``: ``[l_1 / u_n, u_1 / l_n]``
+          (unbounded above when ``l_n = 0``);
+        - nuclear norm ``sum(sigma)``: ``[sum(l), sum(u)]``;
+        - rank at tolerance ``tol``: at least ``sum(l > tol)`` and at most
+          ``sum(u > tol)``.
+
+        For certified bounds they hold for every matrix. A calibrated
+        interval covers its value with probability ``coverage``, so one
+        derived from ``j`` values holds with probability at least ``1 - j
+        (1 - coverage)`` (a union bound): useful for ``sigma_1`` and the
+        condition number, weak for the nuclear norm and the rank, where the
+        certified form is the one to use.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from svlearn import SingularValueRegressor
+        >>> X = np.random.default_rng(0).random((400, 16))  # 4 x 4 matrices
+        >>> reg = SingularValueRegressor(hidden_layer_sizes=(16,), max_iter=2,
+        ...                              calibration_fraction=0.5,
+        ...                              random_state=0).fit(X)
+        >>> lower, upper = reg.predict_interval(X[:3], certified=True)
+        >>> S = np.linalg.svd(X[:3].reshape(-1, 4, 4), compute_uv=False)
+        >>> bool(((lower <= S) & (S <= upper)).all())
+        True
+        >>> low, high = reg.predict_interval(X[:3])
+        >>> bool(((lower <= low) & (high <= upper)).all())
+        True
+        """
+        if not isinstance(certified, (bool, np.bool_)):
+            raise TypeError(f"certified must be a bool, got {certified!r}.")
+        X = self._validate_new_X(X, check_finite=False)
+        if not certified and not hasattr(self, "interval_multipliers_"):
+            raise ValueError(
+                "Calibrated intervals (predict_interval with certified=False) "
+                "need a calibrated model: fit with calibration_fraction > 0 "
+                f"holding out at least {_calibration.min_calibration(self.coverage)}"
+                f" matrices (for coverage={self.coverage}), or call calibrate(); "
+                "certified=True needs no calibration."
+            )
+        out = self._predict_all(X)
+        lower, upper, _ = self._certified(X, out)
+        if not certified:
+            lower, upper = _calibration.conformal_intervals(
+                out.pred, lower, upper, self.interval_multipliers_
+            )
+        return self._output(lower), self._output(upper)
 
     def _lean_predict(self, X):
         """``predict(X)`` without validation, or None where that does not apply.
@@ -719,6 +922,28 @@ class SingularValueRegressor(BaseSpectrumRegressor):
     # Model files: svlearn.save / svlearn.load (svlearn/_persistence.py) store
     # the module's settings and weights and rebuild the net through this one
     # method; the rest of the fitted state is plain attributes.
+
+
+# What calibrate fits; partial_fit forgets it.
+CALIBRATED = (
+    "error_coef_",
+    "error_offset_",
+    "n_calibration_",
+    "error_feature_range_",
+    "interval_multipliers_",
+    "refine_template_",
+    "refine_error_coef_",
+    "refine_error_offset_",
+    "refine_feature_range_",
+)
+
+
+class _Guarded(NamedTuple):
+    """What the guarded predict returns for validated matrices."""
+
+    pred: np.ndarray  # (n, n_values) float64
+    error: np.ndarray  # (n,) estimated NMSE, 0 for exact rows
+    tier: np.ndarray  # (n,) tier numbers of svlearn._tiers
 
 
 class Prediction(NamedTuple):

@@ -92,7 +92,7 @@ def test_ritz_head_estimates_flag_shifted_matrices_and_the_fallback_catches_them
     assert np.mean(slipped) <= 0.05
 
 
-def test_max_error_recomputes_exactly_only_the_flagged_rows(calibrated):
+def test_max_error_replaces_only_the_flagged_rows(calibrated):
     reg, X = calibrated
     _, noise = _natural_and_noise(100, np.random.default_rng(2))
     X = np.vstack([X[:200], noise])
@@ -103,10 +103,14 @@ def test_max_error_recomputes_exactly_only_the_flagged_rows(calibrated):
     out, out_error = guarded.predict(X, return_error=True)
     redo = error > threshold
     assert 0 < redo.sum() < len(X)
-    np.testing.assert_allclose(out[redo], singular_values(X[redo]), rtol=1e-12)
     np.testing.assert_array_equal(out[~redo], plain[~redo])
-    np.testing.assert_array_equal(out_error[redo], 0.0)
     np.testing.assert_array_equal(out_error[~redo], error[~redo])
+    # Flagged rows are refined (an estimate within max_error) or exact; on
+    # 6 x 6 matrices the refinement's 6 vectors span the whole space, so it
+    # is exact to rounding and accepts them all.
+    assert np.all(out_error[redo] <= threshold)
+    true = nmse_per_matrix(singular_values(X[redo]), out[redo])
+    assert true.max() <= 1e-10
     np.testing.assert_array_equal(guarded.predict(X), out)
 
 
