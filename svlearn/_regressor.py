@@ -855,7 +855,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         for start in range(0, X.shape[0], PREDICT_CHUNK):
             rows = slice(start, start + PREDICT_CHUNK)
             if plan is not None:
-                block = self._certified(plan.spectra(X[rows]), with_features)
+                block = self._from_block(plan.spectra(X[rows]), with_features)
             else:
                 with torch.inference_mode():
                     block = self._predict_block(module, X[rows], device, with_features)
@@ -887,11 +887,11 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             moment4 = _calibration.gram_moment(scaled, shape, norms)
             features = _calibration.error_features(unit, moment4, None)
             return Prediction(pred, features, None, None)
-        return self._certified(
+        return self._from_block(
             equivariant_spectra(module, block, device), with_features
         )
 
-    def _certified(self, out, with_features):
+    def _from_block(self, out, with_features):
         """A chunk's :class:`Prediction` from a route's :class:`BlockSpectra`."""
         shape = self.matrix_shape_
         # Clamped in the units the route computed in (powers of two away from
