@@ -598,10 +598,12 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         also beyond float32's range) are predicted to float32 rounding, in
         chunks, so a memmap streams through with bounded extra memory. With
         ``max_error`` set, matrices whose estimated NMSE exceeds it are
-        refined, and those still above it recomputed exactly. Small batches
-        (up to 256 matrices) of a "ritz" head on the CPU skip torch: the same
-        computation runs in float64 numpy, without torch's per-call overhead,
-        and agrees with the torch path to float32 rounding.
+        refined, and those still above it recomputed exactly. Each prediction
+        lies inside its certified interval (see :meth:`predict_interval`), so
+        a matrix of rank at most ``n_components`` comes out exact. The route
+        depends on the device only, never on the batch: on the CPU a "ritz"
+        head runs its numpy form, everything else the torch module, and a
+        matrix gets the same answer in every batch.
 
         Parameters
         ----------
