@@ -47,7 +47,8 @@ import torch
 
 from svlearn import MeanSpectrumRegressor, SingularValueRegressor, singular_values
 from svlearn._linalg import leading_values_and_rest
-from svlearn._mlp import PREDICT_CHUNK, tail_template
+from svlearn._mlp import tail_template
+from svlearn._numerics import PREDICT_CHUNK
 from svlearn._timing import interleaved_times
 from svlearn.metrics import mae_per_matrix, nmse_per_matrix
 

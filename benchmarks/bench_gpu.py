@@ -73,7 +73,7 @@ import numpy as np
 import torch
 
 from svlearn import SingularValueRegressor, singular_values
-from svlearn._mlp import PREDICT_CHUNK
+from svlearn._numerics import PREDICT_CHUNK
 from svlearn.datasets import load_sample_windows
 from svlearn.metrics import nmse
 

@@ -166,7 +166,8 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
         """
         import torch
 
-        from ._mlp import PREDICT_CHUNK, SpectrumMLP, equivariant_spectra
+        from ._mlp import SpectrumMLP, equivariant_spectra
+        from ._numerics import PREDICT_CHUNK
 
         module = SpectrumMLP(
             matrix_shape=self.matrix_shape_,

@@ -18,7 +18,8 @@ import weakref
 import numpy as np
 from sklearn.utils import assert_all_finite
 
-from ._linalg import _start_vectors, power_of_two_scaled
+from ._linalg import power_of_two_scaled, start_vectors
+from ._numerics import ACTIVATIONS, CORRECTION_CLAMP, orthogonality_floor
 
 # Squared Frobenius norms E inside which the matrices are used as they are.
 # The iteration's block W A is of order E and its orthonormalisation squares
@@ -27,9 +28,7 @@ from ._linalg import _start_vectors, power_of_two_scaled
 # but zero matrices lies inside (E from 2**-298 to about 2**276); matrices
 # outside are rescaled exactly by powers of two.
 _SAFE_ENERGY = (2.0**-400, 2.0**400)
-# A basis vector that keeps less than 8 eps of its norm after projection is
-# dependent to within rounding and becomes zero (as in _linalg's Gram-Schmidt).
-_FLOOR = (8 * np.finfo(np.float64).eps) ** 2
+_FLOOR = orthogonality_floor(np.finfo(np.float64).eps)
 _TINY = np.finfo(np.float64).tiny
 
 # One plan per fitted module, dropped with the module; rebuilt when its
@@ -69,9 +68,13 @@ def _supported(module):
 
     if getattr(module, "head", None) != "ritz" or module.template.device.type != "cpu":
         return False
-    known = (nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.Dropout)
+    known = (
+        nn.Linear,
+        nn.Dropout,
+        *(getattr(nn, name) for name, _ in ACTIVATIONS.values()),
+    )
     return all(
-        isinstance(layer, known)
+        type(layer) in known
         and (not isinstance(layer, nn.Linear) or layer.weight.device.type == "cpu")
         for layer in _layers(module)
     )
@@ -98,23 +101,18 @@ class _Stamp:
         return self._state() == self.state
 
 
+# numpy activations by the class name of their torch layer.
+_NUMPY_ACTIVATIONS = {torch_name: func for torch_name, func in ACTIVATIONS.values()}
+
+
 def _activation(layer):
     """The numpy form of a torch activation or dropout layer (None: identity)."""
-    from scipy.special import erf, expit
     from torch import nn
 
-    if isinstance(layer, nn.ReLU):
-        return lambda h: np.maximum(h, 0.0, out=h)
-    if isinstance(layer, nn.Tanh):
-        return lambda h: np.tanh(h, out=h)
-    if isinstance(layer, nn.Sigmoid):
-        return lambda h: expit(h, out=h)
-    if isinstance(layer, nn.GELU):
-        if layer.approximate == "tanh":
-            c = np.sqrt(2 / np.pi)
-            return lambda h: 0.5 * h * (1 + np.tanh(c * (h + 0.044715 * h**3)))
-        return lambda h: 0.5 * h * (1 + erf(h / np.sqrt(2)))
-    return None  # dropout: the identity at prediction time
+    if isinstance(layer, nn.GELU) and layer.approximate == "tanh":
+        c = np.sqrt(2 / np.pi)
+        return lambda h: 0.5 * h * (1 + np.tanh(c * (h + 0.044715 * h**3)))
+    return _NUMPY_ACTIVATIONS.get(type(layer).__name__)  # dropout: identity
 
 
 class RitzPlan:
@@ -146,7 +144,7 @@ class RitzPlan:
         self.base[:k, :k] = np.eye(k)
         self.base[k, k:] = template
         # The torch head's start block (cached there), read once in float64.
-        start = _start_vectors(min(m, n), max(k, 1), torch.float64, None)
+        start = start_vectors(min(m, n), max(k, 1), torch.float64, None)
         self.start_t = np.ascontiguousarray(start.numpy()[:k].T)  # (q, k)
         # The network as (weight^T, bias) products, each followed by its
         # activations; dropout is the identity here.
@@ -176,9 +174,26 @@ class RitzPlan:
         ValueError
             If ``X`` holds NaN or infinity.
         """
+        return self.spectra(X).pred
+
+    def spectra(self, X):
+        """Spectra of flat matrices with the iteration's certificate.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, m * n)
+            float32 or float64 rows; any finite scale.
+
+        Returns
+        -------
+        BlockSpectra
+            As :func:`svlearn._mlp.equivariant_spectra` returns it.
+        """
+        from ._mlp import BlockSpectra
+
         X = X.astype(np.float64, copy=False)
         energy = np.einsum("ij,ij->i", X, X)
-        exponents = None
+        exponents = np.zeros(len(X), dtype=np.int64)
         if _SAFE_ENERGY[0] <= energy.min() and energy.max() <= _SAFE_ENERGY[1]:
             inv_energy = 1.0 / energy
             unit = 1.0  # the energy of the normalised matrices
@@ -200,7 +215,10 @@ class RitzPlan:
         A = X.reshape(-1, m, n)
         if self.transpose:
             A = A.transpose(0, 2, 1)
-        features = self._features(A, inv_energy, unit)
+        squares = self._features(A, inv_energy, unit)
+        k = self.k
+        diagnostics = squares[:, k:].copy()
+        features = np.sqrt(squares, out=squares)
         # The base spectrum [values, sqrt(rest) * template] as one product
         # (exact: every other term is a product with an exact zero).
         spectrum = features @ self.base
@@ -211,26 +229,33 @@ class RitzPlan:
                 hidden += bias
                 for func in activations:
                     hidden = func(hidden)
-            # The torch head's clamp, which keeps float32 finite.
-            np.minimum(hidden, 30.0, out=hidden)
-            np.maximum(hidden, -30.0, out=hidden)
+            np.minimum(hidden, CORRECTION_CLAMP, out=hidden)
+            np.maximum(hidden, -CORRECTION_CLAMP, out=hidden)
             spectrum *= np.exp(hidden, out=hidden)
         # Scaled to the exact energy (a zero spectrum stays zero).
         total_sq = np.einsum("ij,ij->i", spectrum, spectrum)
-        scale = np.sqrt(energy) * np.maximum(total_sq, _TINY) ** -0.5
+        norms = np.sqrt(energy)
+        scale = norms / np.sqrt(np.maximum(total_sq, _TINY))
         spectrum.sort(axis=1)
-        out = spectrum[:, ::-1] * scale[:, None]
-        if exponents is not None:
-            out = np.ldexp(out, exponents[:, None])
-        return out
+        x_pred = spectrum[:, ::-1] * scale[:, None]
+        return BlockSpectra(
+            pred=np.ldexp(x_pred, exponents[:, None]),
+            x=X,
+            x_pred=x_pred,
+            norms=norms,
+            diagnostics=diagnostics,
+            x_ritz=features[:, :k] * norms[:, None],
+            x_rest=diagnostics[:, 0] * energy,
+            x_energy=energy,
+            exponents=exponents,
+        )
 
     def _features(self, A, inv_energy, unit):
         """The network's input, from block subspace iteration on ``A``.
 
         Row layout, as in ``_linalg.top_singular_values``. Returns, per
-        matrix scaled to unit energy, the Ritz values, the square roots of the
-        leftover energy and of the last step's energy gain, shape
-        ``(batch, k + 2)``.
+        matrix scaled to unit energy, the squared Ritz values, the leftover
+        energy and the last step's energy gain, shape ``(batch, k + 2)``.
         """
         k = self.k
         At = A.transpose(0, 2, 1)
@@ -255,8 +280,7 @@ class RitzPlan:
             np.subtract(captured, before_sq * inv_energy, out=features[:, k + 1])
         else:
             features[:, k + 1] = 0.0
-        np.maximum(features, 0.0, out=features)
-        return np.sqrt(features, out=features)
+        return np.maximum(features, 0.0, out=features)
 
 
 def _orthonormal_rows(Y):
@@ -270,15 +294,20 @@ def _orthonormal_rows(Y):
     its norm after projection on the rows before it (``|R_jj|``), Gram-Schmidt
     zeroes it while QR would complete the basis with a direction of rounding
     noise, so such blocks (rank-deficient ones, zero matrices) take
-    Gram-Schmidt itself.
+    Gram-Schmidt itself, each on its own: which form a block takes does not
+    depend on the other blocks of the batch.
     """
-    if Y.shape[1] > 1:
-        Q, R = np.linalg.qr(Y.transpose(0, 2, 1))
-        diag = R.diagonal(0, 1, 2)
-        # ||y_j||^2 is the squared norm of R's column j.
-        if (diag * diag > _FLOOR * np.einsum("bij,bij->bj", R, R)).all():
-            return Q.transpose(0, 2, 1)
-    return _orthonormalize_rows(Y)
+    if Y.shape[1] == 1:
+        return _orthonormalize_rows(Y)
+    Q, R = np.linalg.qr(Y.transpose(0, 2, 1))
+    Q = Q.transpose(0, 2, 1)
+    diag = R.diagonal(0, 1, 2)
+    # ||y_j||^2 is the squared norm of R's column j.
+    deficient = ~(diag * diag > _FLOOR * np.einsum("bij,bij->bj", R, R)).all(1)
+    if deficient.any():
+        Q = np.ascontiguousarray(Q)
+        Q[deficient] = _orthonormalize_rows(Y[deficient])
+    return Q
 
 
 def _orthonormalize_rows(Y):
@@ -296,5 +325,7 @@ def _orthonormalize_rows(Y):
             for _ in range(2):
                 v -= (v @ done.transpose(0, 2, 1)) @ done
         sq = v @ v.transpose(0, 2, 1)
-        v *= (sq > floor[:, j : j + 1]) * np.maximum(sq, _TINY) ** -0.5
+        # 1 / sqrt, both correctly rounded, so that powers of two scale the
+        # basis exactly (pow(sq, -0.5) may round differently at two scales).
+        v *= (sq > floor[:, j : j + 1]) / np.sqrt(np.maximum(sq, _TINY))
     return Y

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._numerics import orthogonality_floor
 from ._validation import check_matrices
 
 
@@ -62,7 +63,7 @@ def singular_values(X, *, matrix_shape=None, batch_size=4096):
 
 
 @functools.lru_cache(maxsize=32)
-def _start_vectors(n, k, dtype, device):
+def start_vectors(n, k, dtype, device):
     """A deterministic, smooth starting subspace: perturbed DCT-II vectors.
 
     Returned as rows, shape ``(k, n)``. The first DCT vector is the constant
@@ -103,7 +104,7 @@ def _orthonormalize_rows(M):
     """
     import torch
 
-    floor = (8 * torch.finfo(M.dtype).eps) ** 2  # about 1e-12 in float32
+    floor = orthogonality_floor(torch.finfo(M.dtype).eps)  # 1e-12 in float32
     tiny = torch.finfo(M.dtype).tiny
     rows = []
     for j in range(M.shape[1]):
@@ -180,7 +181,7 @@ def top_singular_values(A, k, n_iter, *, inv_scale=None, details=False, fast=Tru
     scale = 1.0 if inv_scale is None else inv_scale.reshape(b, 1, 1)
     At = A.mT
     # The start block is shared: one broadcast product for the whole batch.
-    start = (_start_vectors(n, max(k, 1), A.dtype, A.device) @ At) * scale
+    start = (start_vectors(n, max(k, 1), A.dtype, A.device) @ At) * scale
     W = before_last = start[:, :k]
     for _ in range(n_iter if k else 0):
         before_last = W

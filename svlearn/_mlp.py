@@ -16,23 +16,7 @@ from sklearn.utils import assert_all_finite
 from torch import nn
 
 from ._linalg import leading_values_and_rest, power_of_two_scaled
-
-# Matrices per forward pass in predict: large enough to amortise per-call
-# overhead, small enough that the matrices stay in cache across the
-# iteration's passes over them, and to bound the memory that predict adds to
-# its input (memmaps stream through it).
-PREDICT_CHUNK = 1024
-# Frobenius norms (float32) inside which the fast path is exact to rounding:
-# squares neither overflow nor lose digits to subnormals. Matrices outside are
-# rescaled by a power of two (exact) in float64 first.
-SAFE_NORMS = (2.0**-60, 2.0**60)
-
-_ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "gelu": nn.GELU,
-    "logistic": nn.Sigmoid,
-}
+from ._numerics import ACTIVATIONS, CORRECTION_CLAMP, PAD_ROWS
 
 
 def _descending_unit_spectrum(logits):
@@ -122,7 +106,10 @@ class SpectrumMLP(nn.Module):
             self.mlp = None
             return
         for width in hidden_layer_sizes:
-            layers += [nn.Linear(n_in, width), _ACTIVATIONS[activation]()]
+            layers += [
+                nn.Linear(n_in, width),
+                getattr(nn, ACTIVATIONS[activation][0])(),
+            ]
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             n_in = width
@@ -150,25 +137,24 @@ class SpectrumMLP(nn.Module):
             Frobenius norms of the rows of ``X``, if the caller has them
             already (predict checks them for range); else computed here.
         """
-        return self.spectra(X, norms)[0]
+        return self.spectra(X, norms).spectra
 
     def spectra(self, X, norms=None):
-        """Spectra and the iteration's diagnostics (see :meth:`forward`).
+        """Spectra, the iteration's diagnostics and its certificate.
+
+        See :meth:`forward` for the parameters.
 
         Returns
         -------
-        spectra : Tensor of shape (batch, min(m, n)), in ``X``'s dtype
-        diagnostics : Tensor of shape (batch, 2), float64, or None
-            For the "subspace" head, per matrix: the energy fraction left to
-            the network's tail (``1 - sum(top**2) / ||A||_F**2``) and the
-            fraction that the last iteration step added (small once
-            converged). None for the other heads.
+        ModuleSpectra
+            ``spectra`` (in ``X``'s dtype), ``diagnostics``, ``ritz`` and
+            ``rest`` (float64, None for the "raw" head).
         """
         if self.head == "raw":
             out = self.mlp(X)
             if not self.training:
                 out = out.clamp_min(0).sort(dim=-1, descending=True).values
-            return out, None
+            return ModuleSpectra(out, None, None, None)
         # Scale-equivariant heads: sigma(cA) = |c| sigma(A). The network sees
         # s A / ||A||_F with a canonical sign s, so sigma(-A) = sigma(A) holds
         # exactly; dividing after the first layer's product instead of before
@@ -182,7 +168,12 @@ class SpectrumMLP(nn.Module):
             inv = torch.where(norms > 0, 1 / norms, 0.0)
             sign = _canonical_sign(X, X.sum(-1, keepdim=True)) * inv
             hidden = nn.functional.linear(X, first.weight) * sign + first.bias
-            return _descending_unit_spectrum(self.mlp[1:](hidden)) * norms, None
+            spectrum = _descending_unit_spectrum(self.mlp[1:](hidden)) * norms
+            # No iteration: no Ritz values, all of the energy left over.
+            norms64 = norms.double()
+            return ModuleSpectra(
+                spectrum, None, norms64.new_zeros(len(X), 0), norms64**2
+            )
         m, n = self.matrix_shape
         A = X.reshape(-1, m, n)
         if m < n:  # iterate in the smaller dimension; sigma(A) = sigma(A^T)
@@ -201,7 +192,10 @@ class SpectrumMLP(nn.Module):
         spectrum = _join_spectrum(top, shape, rest_sq)
         safe = torch.where(energy > 0, energy, 1.0)
         diagnostics = torch.cat([rest_sq / safe, gain / safe], dim=-1)
-        return (spectrum * norms.double()).to(X.dtype), diagnostics
+        ritz, rest = _in_units_of_x(top, rest_sq, inv)
+        return ModuleSpectra(
+            (spectrum * norms.double()).to(X.dtype), diagnostics, ritz, rest
+        )
 
     def set_template(self, targets):
         """Set the base spectrum's tail from training spectra ("ritz" head).
@@ -222,7 +216,7 @@ class SpectrumMLP(nn.Module):
             A = A.mT
         k = self.n_components
         with torch.no_grad():
-            top, rest_sq, energy, _, _, gain = leading_values_and_rest(
+            top, rest_sq, energy, inv, _, gain = leading_values_and_rest(
                 A, k, self.n_iter, norms
             )
             # Normalised to unit energy. From here on float32 is enough: the
@@ -237,12 +231,33 @@ class SpectrumMLP(nn.Module):
         spectrum = base
         if self.mlp is not None:
             # exp of a clamped correction: positive, and finite in float32.
-            spectrum = base * torch.exp(self.mlp(features).clamp(-30, 30))
+            spectrum = base * torch.exp(
+                self.mlp(features).clamp(-CORRECTION_CLAMP, CORRECTION_CLAMP)
+            )
         total = torch.linalg.vector_norm(spectrum, dim=-1, keepdim=True)
         scale = (energy.sqrt() * norms.double()).to(X.dtype)
         spectrum = spectrum * (scale / torch.where(total > 0, total, 1.0))
         spectrum = spectrum.sort(dim=-1, descending=True).values
-        return spectrum, torch.cat([rest, gain], dim=-1).double()
+        ritz, rest_x = _in_units_of_x(top, rest_sq, inv)
+        return ModuleSpectra(
+            spectrum, torch.cat([rest, gain], dim=-1).double(), ritz, rest_x
+        )
+
+
+class ModuleSpectra(NamedTuple):
+    """What :meth:`SpectrumMLP.spectra` computes for a batch ``X``."""
+
+    spectra: torch.Tensor  # (batch, n_values), in X's dtype
+    diagnostics: torch.Tensor | None  # (batch, 2) float64: rest and gain fractions
+    ritz: torch.Tensor | None  # (batch, k) float64 Ritz values, units of X
+    rest: torch.Tensor | None  # (batch, 1) float64 leftover energy, units of X
+
+
+def _in_units_of_x(top, rest_sq, inv):
+    """Ritz values and leftover energy of ``A * inv`` back in the units of ``A``."""
+    inv64 = inv.double()
+    back = torch.where(inv64 > 0, 1 / inv64, 0.0)
+    return top * back, rest_sq * back**2
 
 
 def _canonical_sign(X, key):
@@ -311,13 +326,48 @@ def tail_template(spectra, k):
 
 
 class BlockSpectra(NamedTuple):
-    """What :func:`equivariant_spectra` computed for one block of matrices."""
+    """What a predict route computed for one block of matrices.
+
+    The route sees each matrix scaled by a power of two, ``x = X * 2**-e``
+    (``exponents``, so that its largest entry lies in [0.5, 1)); fields named
+    ``x_*`` are in those units, and the properties :attr:`ritz`, :attr:`rest`
+    and :attr:`energy` give the certificate in the matrix's own units.
+    """
 
     pred: np.ndarray  # (n, n_values) float64 spectra of the block
-    x: torch.Tensor  # the float32 rows the module saw (some rescaled)
+    x: np.ndarray | torch.Tensor  # the rows the route saw, (n, m * n)
     x_pred: np.ndarray  # (n, n_values) float64 spectra of the rows of x
     norms: np.ndarray  # (n,) float64 Frobenius norms of the rows of x
     diagnostics: np.ndarray | None  # (n, 2) float64, "subspace"/"ritz" heads
+    x_ritz: np.ndarray | None  # (n, k) float64 Ritz values of x (k=0: none)
+    x_rest: np.ndarray | None  # (n,) float64 leftover energy of x
+    x_energy: np.ndarray | None  # (n,) float64 ||x||_F**2
+    exponents: np.ndarray  # (n,) int: X = x * 2**exponents
+
+    @property
+    def ritz(self):
+        """Ritz values, ndarray of shape (n, k) (None for the "raw" head)."""
+        return None if self.x_ritz is None else self.unscaled(self.x_ritz)
+
+    @property
+    def rest(self):
+        """Leftover energy ``||A||_F**2 - sum(ritz**2)``, shape (n,)."""
+        return (
+            None if self.x_rest is None else np.ldexp(self.x_rest, 2 * self.exponents)
+        )
+
+    @property
+    def energy(self):
+        """``||A||_F**2``, shape (n,)."""
+        return (
+            None
+            if self.x_energy is None
+            else np.ldexp(self.x_energy, 2 * self.exponents)
+        )
+
+    def unscaled(self, values):
+        """Values in the units of x (one row per matrix) in the matrix's units."""
+        return np.ldexp(values, self.exponents[:, None])
 
 
 def to_tensor(block, device):
@@ -327,14 +377,58 @@ def to_tensor(block, device):
     return torch.from_numpy(block).to(device=device, dtype=torch.float32)
 
 
+def padded(x):
+    """``x`` with zero rows appended up to a multiple of :data:`PAD_ROWS`.
+
+    Matrix products of fewer rows take other kernels (matrix-vector ones),
+    whose sums round differently; from a few rows on, a row of the product
+    rounds the same whatever the number of rows, so that a matrix's
+    prediction does not depend on the batch it came in.
+    """
+    extra = -len(x) % PAD_ROWS
+    return x if not extra else torch.cat([x, x.new_zeros(extra, *x.shape[1:])])
+
+
+def canonical_rows(block, device):
+    """Rows scaled exactly by powers of two to peaks in [0.5, 1), as float32.
+
+    Every row is scaled, so that ``X`` and ``2**j * X`` give the same float32
+    rows and every computation after this one is bitwise scale-equivariant:
+    neither float32 overflow nor subnormals can act differently at two scales.
+
+    Returns
+    -------
+    x : Tensor of shape (n, m * n), float32, on ``device``
+    exponents : ndarray of shape (n,) of int
+        ``block == x * 2**exponents``, up to float32 rounding of float64 input.
+    """
+    if block.dtype != np.float32:
+        # float64 values may lie beyond float32: scale before rounding.
+        scaled, exponents = power_of_two_scaled(block)
+        assert_all_finite(scaled, input_name="X")
+        return to_tensor(scaled, device), exponents
+    x = to_tensor(block, device)
+    low, high = torch.aminmax(x, dim=-1) if x.shape[1] else (x[:, :1], x[:, :1])
+    peak = torch.maximum(high, -low)
+    if not torch.isfinite(peak).all():
+        assert_all_finite(block, input_name="X")
+    exponents = torch.frexp(peak).exponent
+    # Two factors, each a normal float32, for exponents from -148 to 128.
+    half = torch.div(exponents, 2, rounding_mode="floor")
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    first = torch.ldexp(one, (-half)[:, None].to(torch.float32))
+    second = torch.ldexp(one, (half - exponents)[:, None].to(torch.float32))
+    return x * first * second, exponents.cpu().numpy().astype(np.int64)
+
+
 def equivariant_spectra(module, block, device):
     """Spectra of a block of flat matrices by a scale-equivariant head.
 
-    Works at any finite scale: matrices whose float32 Frobenius norm lies
-    outside :data:`SAFE_NORMS` (zero, tiny, huge, or float64 values beyond
-    float32) are first rescaled exactly by a power of two, in place, so that
-    float32 neither overflows nor loses digits, and their spectra scaled
-    back. Call it under ``torch.inference_mode`` with the module in eval mode.
+    Works at any finite scale: every matrix is scaled exactly by a power of
+    two (:func:`canonical_rows`), so that float32 neither overflows nor loses
+    digits, and its spectrum scaled back; the block is padded
+    (:func:`padded`), so that each matrix's result depends on its values
+    only. Call it under ``torch.inference_mode`` with the module in eval mode.
 
     Parameters
     ----------
@@ -349,28 +443,25 @@ def equivariant_spectra(module, block, device):
     -------
     BlockSpectra
     """
-    x = to_tensor(block, device)
-    norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
-    low, high = SAFE_NORMS
-    outside = ~((norms >= low) & (norms <= high))[:, 0]
-    exponents = None
-    if outside.any():
-        # Rescaled in place, so that every row goes through one call on a
-        # batch of the same size: the kernels' rounding then depends on a
-        # row's values only, and powers of two scale the output exactly.
-        rows = outside.cpu().numpy()
-        scaled, exponents = power_of_two_scaled(block[rows])
-        assert_all_finite(scaled, input_name="X")
-        x = x.clone()
-        x[outside] = to_tensor(scaled, device)
-        norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
-    spectra, diagnostics = module.spectra(x, norms)
-    x_pred = spectra.double().cpu().numpy()
+    n = len(block)
+    x, exponents = canonical_rows(block, device)
+    xp = padded(x)
+    norms = torch.linalg.vector_norm(xp, dim=-1, keepdim=True)
+    out = module.spectra(xp, norms)
+    x_pred = out.spectra[:n].double().cpu().numpy()
+    diagnostics = out.diagnostics
     if diagnostics is not None:
-        diagnostics = diagnostics.cpu().numpy()
-    norms = norms.double().cpu().numpy()[:, 0]
-    pred = x_pred
-    if exponents is not None:
-        pred = x_pred.copy()
-        pred[rows] = np.ldexp(x_pred[rows], exponents[:, None])
-    return BlockSpectra(pred, x, x_pred, norms, diagnostics)
+        diagnostics = diagnostics[:n].cpu().numpy()
+    x64 = x.double()
+    energy = (x64 * x64).sum(-1).cpu().numpy()
+    return BlockSpectra(
+        pred=np.ldexp(x_pred, exponents[:, None]),
+        x=x,
+        x_pred=x_pred,
+        norms=norms[:n, 0].double().cpu().numpy(),
+        diagnostics=diagnostics,
+        x_ritz=out.ritz[:n].cpu().numpy(),
+        x_rest=out.rest[:n, 0].cpu().numpy(),
+        x_energy=energy,
+        exponents=exponents,
+    )

@@ -11,6 +11,7 @@ contract, ``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
 
 import warnings
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -20,9 +21,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _calibration, _training
 from ._base import BaseSpectrumRegressor
+from ._bounds import certified_bounds, clamp_to_bounds
 from ._lean import ritz_plan
 from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
-from ._mlp import _ACTIVATIONS, PREDICT_CHUNK, equivariant_spectra, to_tensor
+from ._mlp import equivariant_spectra, padded, to_tensor
+from ._numerics import ACTIVATIONS, PREDICT_CHUNK
 from ._recording import record_prediction_input
 from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
 from .metrics import nmse_per_matrix
@@ -205,7 +208,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             "array-like",
             POSITIVE_INT,
         ],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "head": [StrOptions({"ritz", "subspace", "frobenius", "raw"})],
         "n_components": [POSITIVE_INT],
@@ -504,7 +507,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 f"at least {needed} held-out matrices, got {len(X)}; pass more "
                 "matrices or lower coverage."
             )
-        pred, features = self._predict_all(X, with_features=True)
+        pred, features, _, _ = self._predict_all(X, with_features=True)
         coef, offset = _calibration.fit_error_model(
             features, nmse_per_matrix(y, pred), self.coverage
         )
@@ -564,7 +567,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 f"matrices (for coverage={self.coverage}), or call calibrate() "
                 "after partial_fit."
             )
-        pred, features = self._predict_all(X, with_features=estimate)
+        pred, features, _, _ = self._predict_all(X, with_features=estimate)
         if estimate:
             error = _calibration.estimate_error(
                 features, self.error_coef_, self.error_offset_
@@ -609,36 +612,48 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         elif X.shape[1] != self.n_features_in_:
             return None
         module = getattr(self.net_, "module_", None)
-        plan = None if module is None else ritz_plan(module)
-        if plan is None:
+        if module is None or ritz_plan(module) is None:
             return None
         record_prediction_input(self, X, self.matrix_shape_)
-        pred = plan.predict(X)
-        return pred.ravel() if self._y_1d else pred
+        return self._output(self._predict_all(X).pred)
 
     def _predict_all(self, X, with_features=False):
-        """Spectra of validated flat ``X`` in chunks; features if asked."""
+        """Spectra of validated flat ``X`` in chunks, with their certificates.
+
+        Returns
+        -------
+        Prediction
+            ``pred`` (clamped into the certified intervals), the error
+            ``features`` if asked (else None), and the certified ``lower`` and
+            ``upper`` bounds (None for the "raw" head).
+        """
         module = self.net_.module_
         if any(layer.training for layer in module.modules()):
             module.train(False)
         device = self._device()
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float64)
+        n_values = self.n_outputs_
+        pred = np.empty((X.shape[0], n_values), dtype=np.float64)
+        bounded = module.head != "raw"
+        lower = np.empty_like(pred) if bounded else None
+        upper = np.empty_like(pred) if bounded else None
         features = []
         with torch.inference_mode():
             for start in range(0, X.shape[0], PREDICT_CHUNK):
-                block = X[start : start + PREDICT_CHUNK]
-                pred, block_features = self._predict_block(
-                    module, block, device, with_features
-                )
-                out[start : start + len(block)] = pred
-                features.append(block_features)
-        return out, (np.vstack(features) if with_features else None)
+                rows = slice(start, start + PREDICT_CHUNK)
+                block = self._predict_block(module, X[rows], device, with_features)
+                pred[rows] = block.pred
+                if bounded:
+                    lower[rows], upper[rows] = block.lower, block.upper
+                features.append(block.features)
+        features = np.vstack(features) if with_features else None
+        return Prediction(pred, features, lower, upper)
 
     def _predict_block(self, module, block, device, with_features):
-        """Spectra of one chunk, and its error features if asked."""
+        """One chunk's :class:`Prediction`."""
         shape = self.matrix_shape_
         if module.head == "raw":
-            pred = module(to_tensor(block / self.scale_, device)) * self.scale_
+            x = padded(to_tensor(block / self.scale_, device))
+            pred = module(x)[: len(block)] * self.scale_
             pred = pred.double().cpu().numpy()
             if not np.isfinite(pred).all():
                 assert_all_finite(block, input_name="X")
@@ -647,22 +662,37 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                     "in float32 on X / scale_; use a scale-equivariant head."
                 )
             if not with_features:
-                return pred, None
+                return Prediction(pred, None, None, None)
             scaled, exponents = power_of_two_scaled(block)
             norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
             unit = np.ldexp(pred, -exponents[:, None]) / _safe(norms)[:, None]
             moment4 = _calibration.gram_moment(scaled, shape, norms)
-            return pred, _calibration.error_features(unit, moment4, None)
-        out = equivariant_spectra(module, block, device)
+            features = _calibration.error_features(unit, moment4, None)
+            return Prediction(pred, features, None, None)
+        # One route per device: the "ritz" head on the CPU runs its numpy
+        # form for every batch; everything else runs the torch module.
+        plan = ritz_plan(module)
+        out = (
+            plan.spectra(block)
+            if plan is not None
+            else equivariant_spectra(module, block, device)
+        )
+        # Clamped in the units the route computed in (powers of two away from
+        # the matrix's), where neither the energy nor the bounds overflow.
+        lower, upper = certified_bounds(
+            out.x_ritz, out.x_rest, out.x_energy, self.n_outputs_
+        )
+        x_pred = clamp_to_bounds(out.x_pred, lower, upper, out.x_energy)
+        pred, lower, upper = (out.unscaled(a) for a in (x_pred, lower, upper))
         if not with_features:
-            return out.pred, None
-        # Features of the rows the module saw (rescaled ones included): they
-        # are scale-free.
+            return Prediction(pred, None, lower, upper)
+        # Features of the rows the route saw: they are scale-free.
         with np.errstate(all="ignore"):
-            unit = out.x_pred / _safe(out.norms)[:, None]
+            unit = x_pred / _safe(out.norms)[:, None]
         x = out.x.cpu().numpy() if isinstance(out.x, torch.Tensor) else out.x
         moment4 = _calibration.gram_moment(x, shape, out.norms)
-        return out.pred, _calibration.error_features(unit, moment4, out.diagnostics)
+        features = _calibration.error_features(unit, moment4, out.diagnostics)
+        return Prediction(pred, features, lower, upper)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -675,6 +705,19 @@ class SingularValueRegressor(BaseSpectrumRegressor):
     # Model files: svlearn.save / svlearn.load (svlearn/_persistence.py) store
     # the module's settings and weights and rebuild the net through this one
     # method; the rest of the fitted state is plain attributes.
+
+
+class Prediction(NamedTuple):
+    """Spectra of a batch of matrices, with what the trust layer needs.
+
+    ``lower <= sigma <= upper`` holds for every singular value, up to rounding
+    (:func:`svlearn._bounds.certified_bounds`); ``pred`` lies inside.
+    """
+
+    pred: np.ndarray  # (n, n_values) float64
+    features: np.ndarray | None  # (n, n_error_features) when asked for
+    lower: np.ndarray | None  # (n, n_values) float64; None for the "raw" head
+    upper: np.ndarray | None
 
 
 class _FitData:

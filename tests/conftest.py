@@ -1,8 +1,17 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
+
+# CI runs hypothesis derandomized, so that a commit fails only for what it
+# changed; local runs keep drawing new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Tests run on two cores next to other work; one thread keeps timings stable and
 # avoids oversubscription when pytest and torch both parallelise.

@@ -156,20 +156,21 @@ def test_unfitted_model_raises_not_fitted():
 def test_small_batches_take_the_lean_path(models, monkeypatch):
     model = copy.deepcopy(models[6, 6])
 
-    def torch_path(*args, **kwargs):
-        raise AssertionError("the torch path ran")
+    def full_path(*args, **kwargs):
+        raise AssertionError("the full path ran")
 
-    monkeypatch.setattr(SingularValueRegressor, "_predict_all", torch_path)
+    monkeypatch.setattr(SingularValueRegressor, "_validate_new_X", full_path)
+    monkeypatch.setattr(svlearn._regressor, "equivariant_spectra", full_path)
     X = np.random.default_rng(7).standard_normal((1, 36))
     for batch in (X, X.astype(np.float32), X.reshape(1, 6, 6)):
         assert model.predict(batch).shape == (1, 6)
     big = np.zeros((svlearn._regressor.LEAN_MAX_BATCH + 1, 36))
-    with pytest.raises(AssertionError, match="torch path"):
+    with pytest.raises(AssertionError, match="full path"):
         model.predict(big)
     # Anything that validation would change takes the full path too.
-    with pytest.raises(AssertionError, match="torch path"):
+    with pytest.raises(AssertionError, match="full path"):
         model.predict(np.asfortranarray(np.ones((3, 36))))
-    with pytest.raises(AssertionError, match="torch path"):
+    with pytest.raises(AssertionError, match="full path"):
         model.predict(X.tolist())
 
 

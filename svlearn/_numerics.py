@@ -1,0 +1,91 @@
+# Authors: The svlearn developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Numeric constants shared by the torch and numpy forms of the heads.
+
+numpy only. :mod:`svlearn._mlp` (torch), :mod:`svlearn._linalg` (torch) and
+:mod:`svlearn._lean` (numpy) read their settings from here, so that the two
+forms of a head cannot drift apart.
+"""
+
+import numpy as np
+
+__all__ = [
+    "ACTIVATIONS",
+    "CORRECTION_CLAMP",
+    "PAD_ROWS",
+    "PREDICT_CHUNK",
+    "orthogonality_floor",
+]
+
+# Matrices per forward pass in predict: large enough to amortise per-call
+# overhead, small enough that the matrices stay in cache across the
+# iteration's passes over them, and to bound the memory that predict adds to
+# its input (memmaps stream through it).
+PREDICT_CHUNK = 1024
+
+# Rows of a block of the torch route are padded to a multiple of this: matrix
+# products of fewer rows take matrix-vector kernels, whose sums round
+# differently, while from a few rows on a row of a product rounds the same
+# whatever the number of rows.
+PAD_ROWS = 16
+
+# The "ritz" head's log-correction is clamped to +-30 before exp, which keeps
+# the corrected spectrum positive and finite in float32.
+CORRECTION_CLAMP = 30.0
+
+
+def orthogonality_floor(eps):
+    """Squared share of its norm below which a Gram-Schmidt vector becomes zero.
+
+    A vector that keeps less than ``8 eps`` of its norm after projection on
+    the ones before it is dependent to within rounding; normalising its
+    rounding noise would give a spurious direction.
+
+    Parameters
+    ----------
+    eps : float
+        Machine epsilon of the computation's dtype.
+
+    Returns
+    -------
+    floor : float
+        ``(8 * eps) ** 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._numerics import orthogonality_floor
+    >>> float(orthogonality_floor(np.finfo(np.float32).eps))
+    9.094947017729282e-13
+    """
+    return (8 * eps) ** 2
+
+
+def _relu(h):
+    return np.maximum(h, 0.0, out=h)
+
+
+def _tanh(h):
+    return np.tanh(h, out=h)
+
+
+def _logistic(h):
+    from scipy.special import expit
+
+    return expit(h, out=h)
+
+
+def _gelu(h):
+    from scipy.special import erf
+
+    return 0.5 * h * (1 + erf(h / np.sqrt(2)))
+
+
+# The hidden layers' activations: the name a user passes, the torch module
+# (an attribute of torch.nn) and the numpy function (in place where it can be).
+ACTIVATIONS = {
+    "relu": ("ReLU", _relu),
+    "tanh": ("Tanh", _tanh),
+    "gelu": ("GELU", _gelu),
+    "logistic": ("Sigmoid", _logistic),
+}
