@@ -185,3 +185,12 @@ def test_ends_regressor_on_every_shape(shape):
     S = singular_values(X[:20])
     np.testing.assert_allclose((pred**2).sum(1), (S**2).sum(1), rtol=1e-5)
     np.testing.assert_allclose(pred[:, -1], S[:, -1], rtol=0.05)
+
+
+def test_ends_regressor_survives_save_and_load(tmp_path):
+    from svlearn import load, save
+
+    reg, X = _fitted_ends((6, 6), n_samples=200)
+    path = tmp_path / "ends.svlearn"
+    save(reg, path)
+    np.testing.assert_array_equal(load(path).predict(X[:10]), reg.predict(X[:10]))
