@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._linalg import _orthonormalize_rows, leading_values_and_rest
+from ._linalg import leading_values_and_rest, orthonormalize_rows
 from ._numerics import CORRECTION_CLAMP
 
 # Shift of the Gram matrix, relative to its trace (``||A||_F**2``): above the
@@ -132,7 +132,7 @@ def bottom_end(A, inv, k, n_iter):
         return G.new_zeros(b, 0), log_det, quartic, pivots
     V = torch.tensor(bottom_start(n, k), device=G.device).expand(b, k, n)
     for _ in range(n_iter):
-        V = _orthonormalize_rows(torch.cholesky_solve(V.mT, L).mT)
+        V = orthonormalize_rows(torch.cholesky_solve(V.mT, L).mT)
     # Rayleigh-Ritz of the normalised G = W^T W, without forming it.
     W = A64 @ V.mT
     eig = torch.linalg.eigvalsh((W.mT @ W) * scale).flip(-1)
