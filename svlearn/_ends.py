@@ -302,7 +302,6 @@ class EndsHead(nn.Module):
 
     def forward(self, nums):
         """Unit-energy spectra (float64) from a batch's :class:`EndsNumerics`."""
-        floor = torch.tensor(FLOOR, dtype=torch.float64)
         log_top = nums.top.clamp_min(FLOOR).log()
         log_bottom = nums.bottom.clamp_min(FLOOR).log()
         ends = [log_top[:, -1:], log_bottom[:, :1] if self.k_bottom else None]
@@ -332,18 +331,58 @@ class EndsHead(nn.Module):
             correction = correction.clamp(-CORRECTION_CLAMP, CORRECTION_CLAMP)
             base = base + nn.functional.pad(correction, (0, self.k_bottom))
         base = self._above_bottom(base, log_bottom)
-        # Exact energy, then the log-determinant by the middle (which moves the
-        # energy a little), then the energy again.
+        # Unit energy, then the log-determinant by the middle (which moves the
+        # energy a little), twice.
         for _ in range(2):
-            total = torch.logsumexp(2 * base, dim=-1, keepdim=True) / 2
-            base = base + (nums.energy.clamp_min(floor).log() / 2 - total)
+            base = base - torch.logsumexp(2 * base, dim=-1, keepdim=True) / 2
             if self.n_middle:
                 base = _match_log_det(base, self.k_top, self.n_middle, half_det)
-        spectrum = self._above_bottom(base, log_bottom).exp()
-        total = torch.linalg.vector_norm(spectrum, dim=-1, keepdim=True)
-        spectrum = spectrum * (nums.energy.sqrt() / total.clamp_min(floor))
+        spectrum = self._within_bounds(self._above_bottom(base, log_bottom).exp(), nums)
+        spectrum = spectrum * nums.energy.sqrt()
         zero = nums.energy <= 0
         return torch.where(zero, 0.0, spectrum).sort(dim=-1, descending=True).values
+
+    def _within_bounds(self, values, nums):
+        """Top values inside their certified intervals, at exact unit energy.
+
+        The Ritz values are lower bounds of the top values and
+        ``sqrt(ritz**2 + rest)`` upper bounds. The top values, which hold
+        most of the energy, are scaled together to the energy that the
+        values below them leave, and clipped into their intervals; where
+        that is impossible (the values below hold more than the leftover
+        energy), the top values sit at their lower bounds and the middle
+        shrinks to the leftover energy that the pinned bottom leaves. A last
+        common factor, close to 1, makes the energy exact. So neither the
+        network's middle nor the pinned bottom is rescaled by the small
+        errors of the top.
+        """
+        k = self.k_top
+        tiny = torch.finfo(values.dtype).tiny
+        lower = nums.top
+        upper = (lower**2 + nums.rest.clamp_min(0)).sqrt()
+        top, below = values[:, :k], values[:, k:]
+        below_sq = (below**2).sum(-1, keepdim=True)
+        room = 1 - below_sq
+        feasible = room > (lower**2).sum(-1, keepdim=True)
+        # Square roots of positive numbers only: finite gradients.
+        scale = (room.clamp_min(tiny) / (top**2).sum(-1, keepdim=True)).sqrt()
+        top = torch.where(feasible, top * scale, lower)
+        top = torch.minimum(torch.maximum(top, lower), upper)
+        # Infeasible: the middle shrinks to the leftover energy that the
+        # pinned bottom leaves (all values below the top if there is no
+        # middle).
+        shrinking = below[:, : self.n_middle] if self.n_middle else below
+        fixed = below_sq - (shrinking**2).sum(-1, keepdim=True)
+        share = (
+            (nums.rest - fixed).clamp_min(tiny)
+            / (shrinking**2).sum(-1, keepdim=True).clamp_min(tiny)
+        ).sqrt()
+        factors = torch.ones_like(below)
+        factors[:, : shrinking.shape[-1]] = share
+        below = torch.where(feasible, below, below * factors)
+        out = torch.cat([top, below], -1)
+        total = torch.linalg.vector_norm(out, dim=-1, keepdim=True)
+        return out / total.clamp_min(tiny)
 
     def _above_bottom(self, log_values, log_bottom):
         """Top and middle values no lower than the largest bottom value.
