@@ -5,10 +5,11 @@
 Times ``predict`` of the default model at batch sizes 1 to 256 against exact
 singular values by numpy (LAPACK), ``torch.linalg.svdvals`` and
 ``torch.linalg.eigvalsh(A^T A)`` on the same float32 arrays, and against
-``predict`` forced through the torch path (the lean path's threshold set to
-0), interleaved in one process (``svlearn._timing.interleaved_times``) on one
-thread. Prints a table and writes it, with the run's provenance under
-``"meta"``, to benchmarks/results/bench_small_batch.json (``--out``)::
+``predict`` forced through the torch module (the route of accelerators; on
+the CPU the "ritz" head runs its numpy form), interleaved in one process
+(``svlearn._timing.interleaved_times``) on one thread. Prints a table and
+writes it, with the run's provenance under ``"meta"``, to
+benchmarks/results/bench_small_batch.json (``--out``)::
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
         python benchmarks/bench_small_batch.py --data-dir ../shared/data
@@ -51,13 +52,13 @@ SHAPE = (32, 32)
 
 def _routes(model):
     def torch_path(A):
-        # The same predict with the lean path switched off.
-        threshold = svlearn._regressor.LEAN_MAX_BATCH
-        svlearn._regressor.LEAN_MAX_BATCH = 0
+        # The same predict through the torch module instead of the numpy form.
+        plan = svlearn._regressor.ritz_plan
+        svlearn._regressor.ritz_plan = lambda module: None
         try:
             return model.predict(A)
         finally:
-            svlearn._regressor.LEAN_MAX_BATCH = threshold
+            svlearn._regressor.ritz_plan = plan
 
     def eigvalsh(A):
         T = torch.from_numpy(A).reshape(-1, *SHAPE)
@@ -75,10 +76,10 @@ def _routes(model):
 
 
 def _deviation(model, A):
-    """Largest per-matrix ||lean - torch|| / ||torch|| on the batch ``A``."""
+    """Largest per-matrix ||numpy form - torch|| / ||torch|| on the batch ``A``."""
     routes = _routes(model)
-    lean, reference = routes["svlearn"](A), routes["svlearn_torch_path"](A)
-    num = np.linalg.norm(lean - reference, axis=1)
+    ours, reference = routes["svlearn"](A), routes["svlearn_torch_path"](A)
+    num = np.linalg.norm(ours - reference, axis=1)
     return float(np.max(num / np.linalg.norm(reference, axis=1)))
 
 
@@ -96,7 +97,6 @@ def run_batches(model, X, batches, repeats):
         funcs = {key: looped(fn) for key, fn in _routes(model).items()}
         seconds = interleaved_times(funcs, repeat=repeats)
         ours = seconds["svlearn"]
-        lean = batch <= svlearn._regressor.LEAN_MAX_BATCH
         rows = {}
         for key, t in seconds.items():
             per_call = 1e6 * t / calls
@@ -113,7 +113,7 @@ def run_batches(model, X, batches, repeats):
             )
         result[str(batch)] = {
             "calls_per_round": calls,
-            "svlearn_path": "lean" if lean else "torch",
+            "svlearn_path": "numpy",
             "max_deviation_from_torch_path": _deviation(model, A),
             "routes": rows,
         }
@@ -167,7 +167,6 @@ def main(argv=None):
         "n_train": int(len(train)),
         "fit_s": fit_s,
         "repeats": args.repeats,
-        "lean_max_batch": svlearn._regressor.LEAN_MAX_BATCH,
         "batches": batches,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

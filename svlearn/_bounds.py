@@ -62,28 +62,34 @@ def certified_bounds(ritz, rest, energy, n_values, *, rtol=_RTOL):
     >>> np.round(upper, 3)
     array([[3.162, 2.236, 1.   ]])
     """
+    # np.maximum rather than np.clip, and results written in place: predict
+    # calls this on every block, and on a few matrices the number of numpy
+    # calls is its cost.
     ritz = np.asarray(ritz, dtype=np.float64)
     n, k = ritz.shape
-    rest = np.clip(np.asarray(rest, dtype=np.float64), 0, None)[:, None]
-    slack = rtol * np.sqrt(np.clip(np.asarray(energy, dtype=np.float64), 0, None))
-    lower = np.zeros((n, n_values))
+    rest = np.maximum(np.asarray(rest, dtype=np.float64), 0.0)[:, None]
+    slack = np.sqrt(np.maximum(np.asarray(energy, dtype=np.float64), 0.0))
+    slack *= rtol
+    slack = slack[:, None]
     upper = np.empty((n, n_values))
-    lower[:, :k] = ritz
-    upper[:, :k] = np.sqrt(ritz**2 + rest)
-    after = np.arange(1, n_values - k + 1, dtype=np.float64)
-    upper[:, k:] = np.sqrt(rest / after)
+    np.sqrt(ritz * ritz + rest, out=upper[:, :k])
+    if n_values > k:
+        after = 1.0 / np.arange(1, n_values - k + 1, dtype=np.float64)
+        np.sqrt(rest * after, out=upper[:, k:])
     # A value is at most every value before it: keep upper descending.
-    upper = np.minimum.accumulate(upper, axis=1)
-    lower = np.clip(lower - slack[:, None], 0, None)
-    return lower, upper + slack[:, None]
+    np.minimum.accumulate(upper, axis=1, out=upper)
+    upper += slack
+    lower = np.zeros((n, n_values))
+    np.maximum(ritz - slack, 0.0, out=lower[:, :k])
+    return lower, upper
 
 
 def clamp_to_bounds(pred, lower, upper, energy):
     """Move predicted spectra into their intervals, keeping their energy.
 
     Each row is clipped into ``[lower, upper]``; where that changed its
-    energy, the values not pinned at a bound are rescaled together (found by
-    bisection on the scale, the clipped values kept in their intervals) so
+    energy, the values not pinned at a bound are rescaled together (by one
+    scale, found exactly, the clipped values kept in their intervals) so
     that ``sum(pred**2)`` equals ``energy`` again. Clipping into an interval
     that holds the truth can only bring each value closer to it.
 
@@ -110,36 +116,87 @@ def clamp_to_bounds(pred, lower, upper, energy):
     (array([[3., 1.]]), 10.0)
     """
     pred = np.asarray(pred, dtype=np.float64)
-    out = np.clip(pred, lower, upper)
+    out = np.minimum(np.maximum(pred, lower), upper)
     moved = np.flatnonzero((out != pred).any(axis=1))
     if not len(moved):
         return out
     sub, lo, hi = out[moved], lower[moved], upper[moved]
     target = np.asarray(energy, dtype=np.float64)[moved]
-    # Values at zero cannot be scaled up: start them at the lower bound or a
-    # sliver of the upper one.
-    base = np.maximum(sub, np.maximum(lo, 1e-12 * hi))
-    scale_of = np.where(base > 0, hi / np.where(base > 0, base, 1.0), 0.0)
-    # f(c) = sum(clip(c * base, lo, hi)**2) rises with c from sum(lo**2) to
-    # sum(hi**2), which bracket the true energy; bisect in log space.
-    c_lo = np.zeros(len(moved))
-    c_hi = np.maximum(scale_of.max(axis=1), 1.0)
-    for _ in range(60):
-        c = 0.5 * (c_lo + c_hi)
-        f = (np.clip(c[:, None] * base, lo, hi) ** 2).sum(axis=1)
-        low = f < target
-        c_lo = np.where(low, c, c_lo)
-        c_hi = np.where(low, c_hi, c)
-    c = 0.5 * (c_lo + c_hi)
-    result = np.clip(c[:, None] * base, lo, hi)
-    # Exact energy: a final rescale of the free values absorbs the bisection's
-    # remaining error (free values lie strictly inside their intervals).
-    free = (result > lo) & (result < hi)
-    fixed_energy = np.where(free, 0.0, result**2).sum(axis=1)
-    free_energy = np.where(free, result**2, 0.0).sum(axis=1)
+    # Most often rescaling the values left inside their intervals restores
+    # the energy and keeps them inside: one step. Other rows take the scale
+    # of all values that puts the energy back exactly (_energy_scale).
+    result = _rescale_free(sub, lo, hi, target)
+    missed = np.abs((result * result).sum(axis=1) - target) > 1e-12 * target
+    outside = np.flatnonzero(missed | ((result < lo) | (result > hi)).any(axis=1))
+    if len(outside):
+        lo_o, hi_o = lo[outside], hi[outside]
+        # Values at zero cannot be scaled up: start them at the lower bound or
+        # a sliver of the upper one.
+        base = np.maximum(sub[outside], np.maximum(lo_o, 1e-12 * hi_o))
+        c = _energy_scale(base, lo_o, hi_o, target[outside])
+        result[outside] = _rescale_free(
+            np.clip(c[:, None] * base, lo_o, hi_o), lo_o, hi_o, target[outside]
+        )
+        # The last rescale absorbs the scale's rounding; keep it in bounds.
+        result[outside] = np.clip(result[outside], lo_o, hi_o)
+    out[moved] = -np.sort(-result, axis=1)
+    return out
+
+
+def _rescale_free(values, lo, hi, target):
+    """Rescale the values strictly inside their intervals to energy ``target``.
+
+    Values at a bound stay there; the others share the energy that is left.
+    """
+    free = (values > lo) & (values < hi)
+    squares = values * values
+    free_energy = np.where(free, squares, 0.0).sum(axis=1)
+    fixed_energy = squares.sum(axis=1) - free_energy
     with np.errstate(divide="ignore", invalid="ignore"):
         fix = np.sqrt(np.clip(target - fixed_energy, 0, None) / free_energy)
     fix = np.where(free_energy > 0, fix, 1.0)
-    result = np.where(free, result * fix[:, None], result)
-    out[moved] = -np.sort(-result, axis=1)
-    return out
+    return np.where(free, values * fix[:, None], values)
+
+
+def _energy_scale(base, lo, hi, target):
+    """The scale ``c >= 0`` with ``sum(clip(c * base, lo, hi)**2) == target``.
+
+    ``f(c) = sum(clip(c * base, lo, hi)**2)`` rises with ``c`` from
+    ``sum(lo**2)`` to ``sum(hi**2)``, piecewise ``C + Q * c**2``: a value
+    enters the quadratic part at ``lo / base`` and leaves it at ``hi /
+    base``. So ``f`` at the sorted breakpoints comes from cumulative sums,
+    and ``c`` from the piece where ``f`` crosses ``target``: exact, with no
+    iteration. Rows whose target lies outside ``f``'s range get its end.
+    """
+    n, v = base.shape
+    positive = base > 0
+    safe = np.where(positive, base, 1.0)
+    t = np.concatenate(
+        [np.where(positive, lo / safe, 0.0), np.where(positive, hi / safe, 0.0)],
+        axis=1,
+    )
+    b2 = np.where(positive, base**2, 0.0)
+    d_quad = np.concatenate([b2, -b2], axis=1)
+    d_const = np.concatenate([-(lo**2), hi**2], axis=1)
+    d_const = np.where(np.concatenate([positive, positive], axis=1), d_const, 0.0)
+    order = np.argsort(t, axis=1, kind="stable")
+    t = np.take_along_axis(t, order, axis=1)
+    const = (lo**2).sum(axis=1)[:, None] + np.cumsum(
+        np.take_along_axis(d_const, order, axis=1), axis=1
+    )
+    quad = np.cumsum(np.take_along_axis(d_quad, order, axis=1), axis=1)
+    # f at each breakpoint (continuous, so either side's piece gives it).
+    f_at = const + quad * t**2
+    above = f_at >= target[:, None]
+    first = np.where(above.any(axis=1), above.argmax(axis=1), 2 * v)
+    rows = np.arange(n)
+    # The piece before breakpoint `first` (after breakpoint first - 1).
+    before = np.maximum(first - 1, 0)
+    piece_const = np.where(first > 0, const[rows, before], (lo**2).sum(axis=1))
+    piece_quad = np.where(first > 0, quad[rows, before], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.sqrt(np.clip(target - piece_const, 0, None) / piece_quad)
+    low_end = np.where(first > 0, t[rows, before], 0.0)
+    high_end = t[rows, np.minimum(first, 2 * v - 1)]
+    c = np.where(piece_quad > 0, c, low_end)
+    return np.clip(np.nan_to_num(c, nan=0.0, posinf=0.0), low_end, high_end)

@@ -1,16 +1,17 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The "ritz" head's forward pass in float64 numpy, for small batches.
+"""The "ritz" head's numpy form: predict's route on the CPU, for every batch.
 
-:meth:`SingularValueRegressor.predict` on a few matrices is dominated by fixed
-costs: input validation, and about a hundred small torch operations, each with
-microseconds of dispatch overhead, plus the float64 re-run of the iteration for
-matrices whose leftover energy float32 cannot resolve. :func:`ritz_plan` reads
-a fitted :class:`~svlearn._mlp.SpectrumMLP` once into numpy arrays, and
-:meth:`RitzPlan.predict` runs the same computation as
-``SpectrumMLP._ritz_spectra`` with few, batched numpy operations. In float64
-the leftover energy keeps its digits for every matrix, so nothing is redone,
-and the result agrees with the torch path to float32 rounding.
+:func:`ritz_plan` reads a fitted :class:`~svlearn._mlp.SpectrumMLP` once into
+numpy arrays, and :meth:`RitzPlan.spectra` runs the computation of
+``SpectrumMLP._ritz_spectra`` with few, batched numpy operations (torch's
+per-operation overhead would dominate a few matrices). Every row is computed
+on its own: per-matrix stacked products, no batch-wide choice of algorithm,
+so a row's result does not depend on its batch. The iteration's products run
+in float32 on matrices scaled to a power-of-two peak; energies, the Ritz
+problem and the network in float64; matrices whose leftover energy float32
+cannot resolve are redone in float64, as in the torch form. The shared
+constants come from :mod:`svlearn._numerics`.
 """
 
 import weakref
@@ -18,8 +19,14 @@ import weakref
 import numpy as np
 from sklearn.utils import assert_all_finite
 
-from ._linalg import power_of_two_scaled, start_vectors
-from ._numerics import ACTIVATIONS, CORRECTION_CLAMP, orthogonality_floor
+from ._linalg import power_of_two_scaled, start_vectors, times_power_of_two
+from ._numerics import (
+    ACTIVATIONS,
+    CORRECTION_CLAMP,
+    FLOAT64_MAX_ENTRIES,
+    THIN_REST,
+    orthogonality_floor,
+)
 
 # Squared Frobenius norms E inside which the matrices are used as they are.
 # The iteration's block W A is of order E and its orthonormalisation squares
@@ -28,7 +35,6 @@ from ._numerics import ACTIVATIONS, CORRECTION_CLAMP, orthogonality_floor
 # but zero matrices lies inside (E from 2**-298 to about 2**276); matrices
 # outside are rescaled exactly by powers of two.
 _SAFE_ENERGY = (2.0**-400, 2.0**400)
-_FLOOR = orthogonality_floor(np.finfo(np.float64).eps)
 _TINY = np.finfo(np.float64).tiny
 
 # One plan per fitted module, dropped with the module; rebuilt when its
@@ -156,26 +162,6 @@ class RitzPlan:
             elif (func := _activation(layer)) is not None:
                 self.layers[-1][2].append(func)
 
-    def predict(self, X):
-        """Spectra of flat matrices, as ``SpectrumMLP`` computes them.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, m * n)
-            float32 or float64 rows; any finite scale.
-
-        Returns
-        -------
-        spectra : ndarray of shape (n_samples, min(m, n))
-            Descending, float64.
-
-        Raises
-        ------
-        ValueError
-            If ``X`` holds NaN or infinity.
-        """
-        return self.spectra(X).pred
-
     def spectra(self, X):
         """Spectra of flat matrices with the iteration's certificate.
 
@@ -187,35 +173,33 @@ class RitzPlan:
         Returns
         -------
         BlockSpectra
-            As :func:`svlearn._mlp.equivariant_spectra` returns it.
+            As :func:`svlearn._mlp.equivariant_spectra` returns it: spectra
+            as ``SpectrumMLP`` computes them, descending, float64.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` holds NaN or infinity.
         """
         from ._mlp import BlockSpectra
 
-        X = X.astype(np.float64, copy=False)
-        energy = np.einsum("ij,ij->i", X, X)
-        exponents = np.zeros(len(X), dtype=np.int64)
-        if _SAFE_ENERGY[0] <= energy.min() and energy.max() <= _SAFE_ENERGY[1]:
-            inv_energy = 1.0 / energy
-            unit = 1.0  # the energy of the normalised matrices
-        else:
-            # Zero, tiny, huge or non-finite matrices. Powers of two scale
-            # exactly, so the other matrices' spectra do not change.
-            if not np.isfinite(energy).all():
-                assert_all_finite(X, input_name="X")
-            X, exponents = power_of_two_scaled(X)
-            energy = np.einsum("ij,ij->i", X, X)
-            # 0 for zero matrices, whose features and spectra are then 0, as
-            # in the torch head.
-            nonzero = energy > 0
-            inv_energy = np.divide(
-                1.0, energy, out=np.zeros_like(energy), where=nonzero
-            )
-            unit = nonzero.astype(np.float64)
-        m, n = self.matrix_shape
-        A = X.reshape(-1, m, n)
-        if self.transpose:
-            A = A.transpose(0, 2, 1)
-        squares = self._features(A, inv_energy, unit)
+        x, x64, energy, exponents = _canonical_rows(X)
+        nonzero = energy > 0
+        inv_energy = np.divide(1.0, energy, out=np.zeros_like(energy), where=nonzero)
+        unit = nonzero.astype(np.float64)  # the energy of the normalised matrices
+        squares = self._features(self._stack(x), inv_energy, unit)
+        if x.dtype == np.float32 and self.k:
+            # float32 keeps too few digits of a small leftover energy (its
+            # error is up to ~1e-7 of the energy): those matrices, all of
+            # rank at most k among them, are redone in float64.
+            thin = squares[:, self.k] < THIN_REST * unit
+            if thin.any():
+                exact = x64(thin)
+                energy[thin] = np.einsum("ij,ij->i", exact, exact)
+                inv_energy[thin] = 1.0 / energy[thin]
+                squares[thin] = self._features(
+                    self._stack(exact), inv_energy[thin], unit[thin]
+                )
         k = self.k
         diagnostics = squares[:, k:].copy()
         features = np.sqrt(squares, out=squares)
@@ -239,8 +223,8 @@ class RitzPlan:
         spectrum.sort(axis=1)
         x_pred = spectrum[:, ::-1] * scale[:, None]
         return BlockSpectra(
-            pred=np.ldexp(x_pred, exponents[:, None]),
-            x=X,
+            pred=times_power_of_two(x_pred, exponents[:, None]),
+            x=x,
             x_pred=x_pred,
             norms=norms,
             diagnostics=diagnostics,
@@ -249,6 +233,12 @@ class RitzPlan:
             x_energy=energy,
             exponents=exponents,
         )
+
+    def _stack(self, x):
+        """Flat rows as the matrices the iteration runs on (the smaller side last)."""
+        m, n = self.matrix_shape
+        A = x.reshape(-1, m, n)
+        return A.transpose(0, 2, 1) if self.transpose else A
 
     def _features(self, A, inv_energy, unit):
         """The network's input, from block subspace iteration on ``A``.
@@ -260,10 +250,13 @@ class RitzPlan:
         k = self.k
         At = A.transpose(0, 2, 1)
         # The start block is shared: one product for the whole batch.
-        W = before = (A @ self.start_t).transpose(0, 2, 1)
+        start_t = self.start_t.astype(A.dtype, copy=False)
+        W = before = (A @ start_t).transpose(0, 2, 1)
         for _ in range(self.n_iter):
             before = W
             W = _orthonormal_rows(W @ A) @ At
+        # Energies and the Ritz problem in float64, whatever the products' dtype.
+        W = W.astype(np.float64, copy=False)
         features = np.empty((A.shape[0], k + 2))
         if k == 1:
             captured = np.einsum("bij,bij->b", W, W) * inv_energy
@@ -276,6 +269,7 @@ class RitzPlan:
             captured = np.add.reduce(eig, axis=1)
         np.subtract(unit, captured, out=features[:, k])
         if self.n_iter:
+            before = before.astype(np.float64, copy=False)
             before_sq = np.einsum("bij,bij->b", before, before)
             np.subtract(captured, before_sq * inv_energy, out=features[:, k + 1])
         else:
@@ -303,7 +297,8 @@ def _orthonormal_rows(Y):
     Q = Q.transpose(0, 2, 1)
     diag = R.diagonal(0, 1, 2)
     # ||y_j||^2 is the squared norm of R's column j.
-    deficient = ~(diag * diag > _FLOOR * np.einsum("bij,bij->bj", R, R)).all(1)
+    floor = orthogonality_floor(np.finfo(Y.dtype).eps)
+    deficient = ~(diag * diag > floor * np.einsum("bij,bij->bj", R, R)).all(1)
     if deficient.any():
         Q = np.ascontiguousarray(Q)
         Q[deficient] = _orthonormalize_rows(Y[deficient])
@@ -317,7 +312,9 @@ def _orthonormalize_rows(Y):
     projected twice on the rows before it (as a block), and a row that keeps
     less than ``8 eps`` of its norm becomes zero.
     """
-    floor = _FLOOR * np.einsum("bij,bij->bi", Y, Y)[:, :, None]
+    floor = orthogonality_floor(np.finfo(Y.dtype).eps)
+    floor = floor * np.einsum("bij,bij->bi", Y, Y)[:, :, None]
+    tiny = np.finfo(Y.dtype).tiny
     for j in range(Y.shape[1]):
         v = Y[:, j : j + 1]  # (batch, 1, n), a view
         if j:
@@ -327,5 +324,55 @@ def _orthonormalize_rows(Y):
         sq = v @ v.transpose(0, 2, 1)
         # 1 / sqrt, both correctly rounded, so that powers of two scale the
         # basis exactly (pow(sq, -0.5) may round differently at two scales).
-        v *= (sq > floor[:, j : j + 1]) / np.sqrt(np.maximum(sq, _TINY))
+        v *= (sq > floor[:, j : j + 1]) / np.sqrt(np.maximum(sq, tiny))
     return Y
+
+
+def _canonical_rows(X):
+    """Rows scaled exactly by powers of two to peaks in [0.5, 1).
+
+    Every row is scaled, so that ``X`` and ``2**j * X`` give the same rows and
+    the iteration is bitwise scale-equivariant: neither overflow nor
+    subnormals act differently at two scales.
+
+    Returns
+    -------
+    x : ndarray of shape (n, m * n)
+        The scaled rows: float32 for matrices of more than
+        ``FLOAT64_MAX_ENTRIES`` entries, else float64.
+    x64 : callable
+        ``x64(rows)``: the float64 scaled rows selected by ``rows``, exact
+        (not rounded to float32).
+    energy : ndarray of shape (n,)
+        ``||x||_F**2``, float64 (summed in float32 for float32 ``x``).
+    exponents : ndarray of shape (n,) of int
+        ``X == x * 2**exponents`` (up to float32 rounding).
+    """
+    if X.dtype == np.float32 and X.shape[1] > FLOAT64_MAX_ENTRIES:
+        peak = np.maximum(X.max(axis=1), -X.min(axis=1))
+        if not np.isfinite(peak).all():
+            assert_all_finite(X, input_name="X")
+        exponents = np.frexp(peak)[1].astype(np.int64)
+        # Two float32 factors, each a normal number for exponents from -148
+        # to 128; the product is exact but for entries below 2**-125 of the
+        # peak, which round the same way at every scale.
+        half = exponents // 2
+        x = X * np.ldexp(np.float32(1), -half)[:, None]
+        x *= np.ldexp(np.float32(1), half - exponents)[:, None]
+        energy = np.einsum("ij,ij->i", x, x).astype(np.float64)
+
+        def x64(rows):
+            return x[rows].astype(np.float64)
+
+        return x, x64, energy, exponents
+    exact, exponents = power_of_two_scaled(X)
+    if not np.isfinite(exact).all():
+        assert_all_finite(X, input_name="X")
+    exponents = exponents.astype(np.int64)
+    energy = np.einsum("ij,ij->i", exact, exact)
+    x = exact if X.shape[1] <= FLOAT64_MAX_ENTRIES else exact.astype(np.float32)
+
+    def x64(rows):
+        return exact[rows]
+
+    return x, x64, energy, exponents

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._numerics import orthogonality_floor
+from ._numerics import FLOAT64_MAX_ENTRIES, THIN_REST, orthogonality_floor
 from ._validation import check_matrices
 
 
@@ -215,15 +215,6 @@ def top_singular_values(A, k, n_iter, *, inv_scale=None, details=False, fast=Tru
     return values, start, gain.clamp_min(0), captured
 
 
-# Leftover energy fraction below which float32 keeps too few digits of it (its
-# absolute error is up to ~4e-7): such matrices are redone in float64.
-_THIN = 3e-3
-# Matrices of at most this many entries iterate in float64 from the start:
-# float32 saves little on them, and smooth ones (image windows of 8 x 8 or
-# 16 x 16) nearly all fall below _THIN and would be computed twice.
-_FLOAT64_MAX_ENTRIES = 256
-
-
 def leading_values_and_rest(A, k, n_iter, norms):
     """Leading singular values and leftover energy of normalised matrices.
 
@@ -264,7 +255,7 @@ def leading_values_and_rest(A, k, n_iter, norms):
     import torch
 
     inv = torch.where(norms > 0, 1 / norms, 0.0)
-    if A.shape[-2] * A.shape[-1] <= _FLOAT64_MAX_ENTRIES and A.dtype != torch.float64:
+    if A.shape[-2] * A.shape[-1] <= FLOAT64_MAX_ENTRIES and A.dtype != torch.float64:
         values, rest_sq, energy, start, gain = _in_float64(A, k, n_iter, inv)
         return values, rest_sq.clamp_min(0), energy, inv, start, gain
     values, start, gain, captured = top_singular_values(
@@ -272,7 +263,7 @@ def leading_values_and_rest(A, k, n_iter, norms):
     )
     energy = (norms.double() * inv.double()) ** 2
     rest_sq = energy - captured
-    thin = (rest_sq < _THIN * energy)[:, 0] if k else rest_sq.new_zeros(0)
+    thin = (rest_sq < THIN_REST * energy)[:, 0] if k else rest_sq.new_zeros(0)
     if thin.any():
         refined, refined_rest, refined_energy, _, _ = _in_float64(
             A[thin], k, n_iter, inv[thin]
@@ -335,6 +326,35 @@ def power_of_two_scaled(X):
     peak = np.abs(X).max(axis=1) if X.shape[1] else np.zeros(len(X))
     exponents = np.frexp(peak)[1]
     return np.ldexp(X, -exponents[:, None]), exponents
+
+
+def times_power_of_two(values, exponents):
+    """``values * 2**exponents``, exactly.
+
+    A product with the power where it is a normal float64 number (faster than
+    ``np.ldexp``), else ``np.ldexp``.
+
+    Parameters
+    ----------
+    values : ndarray
+    exponents : ndarray of int
+        Broadcast against ``values``.
+
+    Returns
+    -------
+    scaled : ndarray, float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svlearn._linalg import times_power_of_two
+    >>> times_power_of_two(np.array([3.0, 3.0]), np.array([2, -3]))
+    array([12.   ,  0.375])
+    """
+    exponents = np.asarray(exponents)
+    if exponents.size and np.abs(exponents).max() < 1000:
+        return values * np.ldexp(1.0, exponents)
+    return np.ldexp(values, exponents)
 
 
 def frobenius_norms(X):

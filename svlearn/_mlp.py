@@ -16,7 +16,11 @@ from sklearn.utils import assert_all_finite
 from torch import nn
 
 from ._ends import INVERSE_STEPS, EndsHead
-from ._linalg import leading_values_and_rest, power_of_two_scaled
+from ._linalg import (
+    leading_values_and_rest,
+    power_of_two_scaled,
+    times_power_of_two,
+)
 from ._numerics import ACTIVATIONS, CORRECTION_CLAMP, PAD_ROWS
 
 
@@ -405,7 +409,7 @@ class BlockSpectra(NamedTuple):
 
     def unscaled(self, values):
         """Values in the units of x (one row per matrix) in the matrix's units."""
-        return np.ldexp(values, self.exponents[:, None])
+        return times_power_of_two(values, self.exponents[:, None])
 
 
 def to_tensor(block, device):
@@ -493,7 +497,7 @@ def equivariant_spectra(module, block, device):
     x64 = x.double()
     energy = (x64 * x64).sum(-1).cpu().numpy()
     return BlockSpectra(
-        pred=np.ldexp(x_pred, exponents[:, None]),
+        pred=times_power_of_two(x_pred, exponents[:, None]),
         x=x,
         x_pred=x_pred,
         norms=norms[:n, 0].double().cpu().numpy(),

@@ -12,8 +12,10 @@ import numpy as np
 __all__ = [
     "ACTIVATIONS",
     "CORRECTION_CLAMP",
+    "FLOAT64_MAX_ENTRIES",
     "PAD_ROWS",
     "PREDICT_CHUNK",
+    "THIN_REST",
     "orthogonality_floor",
 ]
 
@@ -28,6 +30,14 @@ PREDICT_CHUNK = 1024
 # differently, while from a few rows on a row of a product rounds the same
 # whatever the number of rows.
 PAD_ROWS = 16
+
+# Leftover energy fraction below which float32 keeps too few digits of it (its
+# absolute error is up to ~4e-7): such matrices are redone in float64.
+THIN_REST = 3e-3
+# Matrices of at most this many entries iterate in float64 from the start:
+# float32 saves little on them, and smooth ones (image windows of 8 x 8 or
+# 16 x 16) nearly all fall below THIN_REST and would be computed twice.
+FLOAT64_MAX_ENTRIES = 256
 
 # The "ritz" head's log-correction is clamped to +-30 before exp, which keeps
 # the corrected spectrum positive and finite in float32.

@@ -30,15 +30,6 @@ from ._recording import record_prediction_input
 from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
 from .metrics import nmse_per_matrix
 
-# Most matrices that predict sends through the float64 numpy forward pass of
-# the "ritz" head (svlearn._lean) instead of validation and torch. Measured on
-# 32x32 matrices, one thread (benchmarks/bench_small_batch.py; the same two
-# routes at 512 and 1024): 59 against 440 us at batch 1, 1.37 against 1.60 ms
-# at 256; they break even near 512, and at 1024 torch is ~20% faster. Not pushed
-# to the break-even: torch may use more threads on large batches, while
-# numpy's small per-matrix products run on one.
-LEAN_MAX_BATCH = 256
-
 
 class SingularValueRegressor(BaseSpectrumRegressor):
     """Predict the singular values of fixed-size matrices with a neural network.
@@ -93,6 +84,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
           exact leftover energy.
         - "frobenius": the network sees ``A / ||A||_F`` and predicts a
           descending spectrum of unit norm, multiplied by ``||A||_F``.
+
+          .. deprecated:: 0.1
+             ``head="frobenius"`` will be removed in 0.3.
         - "raw": the paper's network: it sees ``A`` (divided by one global
           constant) and outputs the singular values directly; predictions are
           clipped at zero and sorted.
@@ -323,6 +317,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         self : object
             The fitted estimator.
         """
+        self._warn_deprecated_head()
         warm = self.warm_start and hasattr(self, "net_")
         with self._fitting(keep=("net_",) if warm else ()):
             data = self._prepare(X, y, warm)
@@ -362,6 +357,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         self : object
             The estimator.
         """
+        self._warn_deprecated_head()
         warm = hasattr(self, "net_")
         with self._fitting(keep=("net_",)):
             data = self._prepare(X, y, warm)
@@ -426,6 +422,17 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         vars(self).update(vars(record))
         # Estimates calibrated before this step no longer describe the model.
         self._forget_calibration()
+
+    def _warn_deprecated_head(self):
+        if self.head == "frobenius":
+            # stacklevel: the user's call, past fit and sklearn's _fit_context.
+            warnings.warn(
+                'head="frobenius" is deprecated in 0.1 and will be removed in '
+                "0.3: it is the most accurate head on none of the benchmark "
+                'datasets. Use head="ritz" (the default) or "subspace".',
+                FutureWarning,
+                stacklevel=4,
+            )
 
     def _calibration_split(self, n_samples):
         """Indices to train on and to calibrate on (None: no calibration).
@@ -598,22 +605,23 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         return (pred, error) if return_error else pred
 
     def _lean_predict(self, X):
-        """``predict(X)`` by the numpy forward pass, or None where it does not apply.
+        """``predict(X)`` without validation, or None where that does not apply.
 
-        It applies to a small C-contiguous float32 or float64 ndarray of the
-        fitted shape (flat or 3-D) and a fitted "ritz" head on the CPU. Those
-        are exactly the inputs that ``_validate_new_X`` passes unchanged (a
-        view for 3-D), so skipping it skips nothing: the fit (``net_``), the
-        number of features, the 3-D shape and the dtype are checked here, an
-        estimator fitted with feature names takes the full path (which warns),
-        and non-finite values raise in the forward pass as in the full path.
-        Anything else returns None, and the full path validates (or raises
-        ``NotFittedError``).
+        It applies to a C-contiguous float32 or float64 ndarray of the fitted
+        shape (flat or 3-D). Those are exactly the inputs that
+        ``_validate_new_X`` passes unchanged (a view for 3-D), so skipping it
+        skips nothing: the fit (``net_``), the number of features, the 3-D
+        shape and the dtype are checked here, an estimator fitted with
+        feature names takes the full path (which warns), and non-finite values
+        raise in every route as in the full path. Anything else returns None,
+        and the full path validates (or raises ``NotFittedError``). The
+        numbers are those of the full path: only validation is skipped, which
+        on a few matrices costs more than predicting them.
         """
         if (
             type(X) is not np.ndarray
             or X.ndim not in (2, 3)
-            or not 0 < X.shape[0] <= LEAN_MAX_BATCH
+            or X.shape[0] == 0
             or (X.dtype != np.float32 and X.dtype != np.float64)
             or not X.flags.c_contiguous
             or not hasattr(self, "net_")
@@ -626,8 +634,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             X = X.reshape(X.shape[0], -1)
         elif X.shape[1] != self.n_features_in_:
             return None
-        module = getattr(self.net_, "module_", None)
-        if module is None or ritz_plan(module) is None:
+        if getattr(self.net_, "module_", None) is None:
             return None
         record_prediction_input(self, X, self.matrix_shape_)
         return self._output(self._predict_all(X).pred)
@@ -643,23 +650,31 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             ``upper`` bounds (None for the "raw" head).
         """
         module = self.net_.module_
-        if any(layer.training for layer in module.modules()):
-            module.train(False)
-        device = self._device()
+        # One route per device: the "ritz" head on the CPU runs its numpy
+        # form (svlearn._lean) for every batch; everything else runs the
+        # torch module. Neither depends on the batch size.
+        plan = ritz_plan(module)
+        if plan is None:
+            if any(layer.training for layer in module.modules()):
+                module.train(False)
+            device = self._device()
         n_values = self.n_outputs_
         pred = np.empty((X.shape[0], n_values), dtype=np.float64)
         bounded = module.head != "raw"
         lower = np.empty_like(pred) if bounded else None
         upper = np.empty_like(pred) if bounded else None
         features = []
-        with torch.inference_mode():
-            for start in range(0, X.shape[0], PREDICT_CHUNK):
-                rows = slice(start, start + PREDICT_CHUNK)
-                block = self._predict_block(module, X[rows], device, with_features)
-                pred[rows] = block.pred
-                if bounded:
-                    lower[rows], upper[rows] = block.lower, block.upper
-                features.append(block.features)
+        for start in range(0, X.shape[0], PREDICT_CHUNK):
+            rows = slice(start, start + PREDICT_CHUNK)
+            if plan is not None:
+                block = self._certified(plan.spectra(X[rows]), with_features)
+            else:
+                with torch.inference_mode():
+                    block = self._predict_block(module, X[rows], device, with_features)
+            pred[rows] = block.pred
+            if bounded:
+                lower[rows], upper[rows] = block.lower, block.upper
+            features.append(block.features)
         features = np.vstack(features) if with_features else None
         return Prediction(pred, features, lower, upper)
 
@@ -684,14 +699,13 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             moment4 = _calibration.gram_moment(scaled, shape, norms)
             features = _calibration.error_features(unit, moment4, None)
             return Prediction(pred, features, None, None)
-        # One route per device: the "ritz" head on the CPU runs its numpy
-        # form for every batch; everything else runs the torch module.
-        plan = ritz_plan(module)
-        out = (
-            plan.spectra(block)
-            if plan is not None
-            else equivariant_spectra(module, block, device)
+        return self._certified(
+            equivariant_spectra(module, block, device), with_features
         )
+
+    def _certified(self, out, with_features):
+        """A chunk's :class:`Prediction` from a route's :class:`BlockSpectra`."""
+        shape = self.matrix_shape_
         # Clamped in the units the route computed in (powers of two away from
         # the matrix's), where neither the energy nor the bounds overflow.
         lower, upper = certified_bounds(

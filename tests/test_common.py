@@ -50,19 +50,8 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
-_RAW_HEAD = {
-    "check_methods_subset_invariance": "The raw head's float32 matrix products "
-    "sum in an order that depends on the batch size, so a row predicted in a "
-    "smaller batch can differ by a few float32 ulps of its large output, above "
-    "the check's atol=1e-7.",
-}
-
-
 def _expected_failed_checks(estimator):
-    expected = dict(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
-    if getattr(estimator, "head", None) == "raw":
-        expected.update(_RAW_HEAD)
-    return expected
+    return dict(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
 
 
 def _instances():

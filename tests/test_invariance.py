@@ -280,6 +280,7 @@ def test_float32_iteration_agrees_with_the_float64_one_of_small_matrices(
     # the float32 route on small matrices (full rank, rank-deficient, nearly
     # rank-one, at several scales) must give the same spectra to float32
     # rounding, so the hypothesis tests above speak for both routes.
+    import svlearn._lean as lean
     import svlearn._linalg as linalg
 
     model = models[(6, 6), head]
@@ -296,8 +297,9 @@ def test_float32_iteration_agrees_with_the_float64_one_of_small_matrices(
             ),  # rank two
         ]
     ) * 10.0 ** rng.integers(-20, 20, (160, 1))
-    X = np.vstack([X] * 2)  # 320 rows: the torch route, not the numpy one
     expected = model.predict(X)
-    monkeypatch.setattr(linalg, "_FLOAT64_MAX_ENTRIES", 0)
+    # Both forms: the torch iteration and the "ritz" head's numpy form.
+    monkeypatch.setattr(linalg, "FLOAT64_MAX_ENTRIES", 0)
+    monkeypatch.setattr(lean, "FLOAT64_MAX_ENTRIES", 0)
     forced = model.predict(X)
     assert _deviation(forced, expected, model).max() <= 1e-5

@@ -1,11 +1,12 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The lean predict path (svlearn._lean) computes what the torch path does.
+"""The CPU form of the "ritz" head (svlearn._lean) computes what the torch form does.
 
-``predict`` sends small batches of a fitted "ritz" head through a float64
-numpy forward pass. These tests compare it with the torch path (reached by
-setting the batch threshold to 0) at every scale, and check that it keeps the
-estimator's contract: errors, output format, fitted checks, recording.
+On the CPU, ``predict`` sends every batch of a fitted "ritz" head through its
+numpy form. These tests compare it with the torch form (the route on
+accelerators, reached here by patching the plan away) at every scale, and
+check that it keeps the estimator's contract: errors, output format, fitted
+checks, recording.
 """
 
 import copy
@@ -36,8 +37,9 @@ def models():
 
 
 def _torch_predict(model, X, monkeypatch):
+    """``predict`` by the torch module: the route of accelerators."""
     with monkeypatch.context() as patch:
-        patch.setattr(svlearn._regressor, "LEAN_MAX_BATCH", 0)
+        patch.setattr(svlearn._regressor, "ritz_plan", lambda module: None)
         return model.predict(X)
 
 
@@ -153,7 +155,7 @@ def test_unfitted_model_raises_not_fitted():
         SingularValueRegressor().predict(np.ones((1, 16)))
 
 
-def test_small_batches_take_the_lean_path(models, monkeypatch):
+def test_plain_arrays_skip_validation_and_the_torch_route(models, monkeypatch):
     model = copy.deepcopy(models[6, 6])
 
     def full_path(*args, **kwargs):
@@ -164,9 +166,8 @@ def test_small_batches_take_the_lean_path(models, monkeypatch):
     X = np.random.default_rng(7).standard_normal((1, 36))
     for batch in (X, X.astype(np.float32), X.reshape(1, 6, 6)):
         assert model.predict(batch).shape == (1, 6)
-    big = np.zeros((svlearn._regressor.LEAN_MAX_BATCH + 1, 36))
-    with pytest.raises(AssertionError, match="full path"):
-        model.predict(big)
+    # At every batch size: the route does not depend on it.
+    assert model.predict(np.zeros((2049, 36))).shape == (2049, 6)
     # Anything that validation would change takes the full path too.
     with pytest.raises(AssertionError, match="full path"):
         model.predict(np.asfortranarray(np.ones((3, 36))))

@@ -124,9 +124,9 @@ def test_subspace_head_tail_comes_from_the_network():
         batch_size=32,
         random_state=0,
     ).fit(X[:800])
-    template = MeanSpectrumRegressor(
-        scaling="subspace", n_components=3, n_iter=30
-    ).fit(X[:800])
+    template = MeanSpectrumRegressor(scaling="subspace", n_components=3, n_iter=30).fit(
+        X[:800]
+    )
     error = nmse(S[800:], reg.predict(X[800:]))
     assert error < nmse(S[800:], template.predict(X[800:])) / 50
 
@@ -470,3 +470,12 @@ def test_cuda_trained_model_predicts_on_a_cpu_only_machine(matrices, monkeypatch
     np.testing.assert_array_equal(loaded.predict(matrices), expected)
     with pytest.raises(ValueError, match="no CUDA device"):
         loaded.fit(matrices)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_frobenius_head_is_deprecated_with_its_removal_version(matrices, method):
+    reg = SingularValueRegressor(
+        head="frobenius", hidden_layer_sizes=(8,), max_iter=1, calibration_fraction=0
+    )
+    with pytest.warns(FutureWarning, match=r"deprecated in 0\.1 .* removed in 0\.3"):
+        getattr(reg, method)(matrices)
