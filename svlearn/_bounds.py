@@ -123,9 +123,18 @@ def clamp_to_bounds(pred, lower, upper, energy):
     sub, lo, hi = out[moved], lower[moved], upper[moved]
     target = np.asarray(energy, dtype=np.float64)[moved]
     # Most often rescaling the values left inside their intervals restores
-    # the energy and keeps them inside: one step. Other rows take the scale
+    # the energy and keeps them inside. Rows where that fails take the scale
     # of all values that puts the energy back exactly (_energy_scale).
     result = _rescale_free(sub, lo, hi, target)
+    # A value that the rescale pushed out of its interval is pinned at the
+    # bound, and the others rescaled again: a few rounds settle most rows.
+    for _ in range(3):
+        crossed = ((result < lo) | (result > hi)).any(axis=1)
+        if not crossed.any():
+            break
+        rows = np.flatnonzero(crossed)
+        pinned = np.minimum(np.maximum(result[rows], lo[rows]), hi[rows])
+        result[rows] = _rescale_free(pinned, lo[rows], hi[rows], target[rows])
     missed = np.abs((result * result).sum(axis=1) - target) > 1e-12 * target
     outside = np.flatnonzero(missed | ((result < lo) | (result > hi)).any(axis=1))
     if len(outside):
