@@ -161,6 +161,14 @@ BENCHMARKS = [
         ["--quick", "--data-dir", "{data}"],
         env=ONE_THREAD,
     ),
+    # Every index and the quantities read off a spectrum, for the default and
+    # the "ends" head (about 30 minutes on 2 cores: six trainings).
+    Benchmark(
+        "bench_whole_spectrum",
+        ["--data-dir", "{data}"],
+        ["--quick", "--data-dir", "{data}"],
+        env=ONE_THREAD,
+    ),
     # Throughput on one CUDA device against cuSOLVER (under 5 minutes there).
     # Without CUDA the full run is a dry run on the CPU, which never writes
     # the committed JSON.

@@ -280,7 +280,7 @@ class RitzPlan:
 def _orthonormal_rows(Y):
     """An orthonormal basis of the rows of each ``k x n`` block, as rows.
 
-    The span that ``_linalg._orthonormalize_rows`` (Gram-Schmidt) gives, by
+    The span that ``_linalg.orthonormalize_rows`` (Gram-Schmidt) gives, by
     one batched LAPACK QR: one call instead of Gram-Schmidt's ``~12 k`` small
     numpy operations, half the time at batch 1 (15 against 32 us for
     ``k = 4``). The bases differ by signs, to which the Ritz values are
@@ -308,7 +308,7 @@ def _orthonormal_rows(Y):
 def _orthonormalize_rows(Y):
     """Twice-projected Gram-Schmidt on the rows of a batch of ``k x n`` blocks.
 
-    The numpy form of ``_linalg._orthonormalize_rows``, in place: each row is
+    The numpy form of ``_linalg.orthonormalize_rows``, in place: each row is
     projected twice on the rows before it (as a block), and a row that keeps
     less than ``8 eps`` of its norm becomes zero.
     """

@@ -90,7 +90,7 @@ def start_vectors(n, k, dtype, device):
         )
 
 
-def _orthonormalize_rows(M):
+def orthonormalize_rows(M):
     """Gram-Schmidt on the few rows of a batch of bases; cheaper than QR.
 
     ``M`` has shape (batch, k, n): each basis vector is a contiguous row,
@@ -185,7 +185,7 @@ def top_singular_values(A, k, n_iter, *, inv_scale=None, details=False, fast=Tru
     W = before_last = start[:, :k]
     for _ in range(n_iter if k else 0):
         before_last = W
-        V = _orthonormalize_rows(torch.bmm(W, A) * scale)
+        V = orthonormalize_rows(torch.bmm(W, A) * scale)
         W = torch.bmm(V, At) * scale
     # Ritz values: eigenvalues of the small Gram matrix W W^T. The captured
     # energy is its trace, summed in float64: the leftover energy 1 - captured

@@ -15,6 +15,7 @@ import torch
 from sklearn.utils import assert_all_finite
 from torch import nn
 
+from ._ends import INVERSE_STEPS, EndsHead
 from ._linalg import (
     leading_values_and_rest,
     power_of_two_scaled,
@@ -43,14 +44,14 @@ class SpectrumMLP(nn.Module):
         Shape ``(m, n)`` of the input matrices.
     hidden_layer_sizes : tuple of int or None
         Width of each hidden layer; each is followed by the activation and, if
-        ``dropout > 0``, a dropout layer. None (the "ritz" head only) means no
-        network: the base spectrum itself, the zero-learning estimator of
-        :class:`~svlearn.MeanSpectrumRegressor`.
+        ``dropout > 0``, a dropout layer. None (the "ritz" and "ends" heads
+        only) means no network: the base spectrum itself, for "ritz" the
+        zero-learning estimator of :class:`~svlearn.MeanSpectrumRegressor`.
     activation : str
         One of "relu", "tanh", "gelu", "logistic".
     dropout : float
-        Dropout probability after each hidden layer.
-    head : {"raw", "frobenius", "subspace", "ritz"}
+        Dropout probability after each hidden layer (not the "ends" head).
+    head : {"raw", "frobenius", "subspace", "ritz", "ends"}
         "raw": the network outputs the singular values (the paper's model);
         at evaluation time they are clipped at 0 and sorted.
         "frobenius": the network sees the matrix divided by its Frobenius norm
@@ -67,8 +68,13 @@ class SpectrumMLP(nn.Module):
         matrix's scale and sign) to a multiplicative correction of every
         value of the base. The result is scaled to the exact energy and
         sorted.
+        "ends": :class:`~svlearn._ends.EndsHead`: as "ritz" at the top, plus
+        ``n_components`` values at the bottom by inverse iteration, the
+        exact log-determinant and fourth moment, and a network for the
+        middle.
     n_components, n_iter : int
-        Subspace iteration settings of the "subspace" and "ritz" heads.
+        Subspace iteration settings of the "subspace", "ritz" and "ends"
+        heads (for "ends", ``n_components`` vectors at each end).
     """
 
     # No defaults: SingularValueRegressor passes every setting, and its
@@ -89,6 +95,20 @@ class SpectrumMLP(nn.Module):
         self.head = head
         self.n_iter = n_iter
         n_values = min(self.matrix_shape)
+        if head == "ends":
+            # Both ends and the middle live in their own module.
+            self.n_components = min(n_components, n_values)
+            self.mlp = None
+            self.ends = EndsHead(
+                n_values,
+                n_components,
+                n_iter,
+                n_components,
+                INVERSE_STEPS,
+                hidden_layer_sizes,
+                getattr(nn, ACTIVATIONS[activation][0]),
+            )
+            return
         if head == "subspace":
             # At least one value is left to the network, so it always has a job.
             self.n_components = min(n_components, n_values - 1)
@@ -167,6 +187,8 @@ class SpectrumMLP(nn.Module):
             norms = torch.linalg.vector_norm(X, dim=-1, keepdim=True)
         if self.head == "ritz":
             return self._ritz_spectra(X, norms)
+        if self.head == "ends":
+            return self._ends_spectra(X, norms)
         first = self.mlp[0]
         if self.head == "frobenius":
             inv = torch.where(norms > 0, 1 / norms, 0.0)
@@ -246,6 +268,22 @@ class SpectrumMLP(nn.Module):
         return ModuleSpectra(
             spectrum, torch.cat([rest, gain], dim=-1).double(), ritz, rest_x
         )
+
+    def _ends_spectra(self, X, norms):
+        m, n = self.matrix_shape
+        A = X.reshape(-1, m, n)
+        if m < n:  # sigma(A) = sigma(A^T); the Gram matrix of the smaller side
+            A = A.mT
+        nums = self.ends.numerics(A, norms)
+        spectrum = self.ends(nums) * norms.double()
+        # The certificate of the top end, in the units of A * inv like the
+        # "ritz" head's (the numerics are normalised to unit energy).
+        inv = torch.where(norms > 0, 1 / norms, 0.0)
+        ritz, rest = _in_units_of_x(
+            nums.top * nums.energy.sqrt(), nums.rest * nums.energy, inv
+        )
+        diagnostics = torch.cat([nums.rest, nums.gain], dim=-1)
+        return ModuleSpectra(spectrum.to(X.dtype), diagnostics, ritz, rest)
 
 
 class ModuleSpectra(NamedTuple):

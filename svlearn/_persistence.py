@@ -490,7 +490,7 @@ class _RegressorFormat(_Format):
             return
         # predict's error features: a constant, three logs of the prediction
         # and, for the iterating heads, two of the iteration's diagnostics.
-        n_features = 6 if head in ("ritz", "subspace") else 4
+        n_features = 6 if head in ("ritz", "ends", "subspace") else 4
         if est.error_coef_.shape != (n_features,):
             raise ValueError(
                 f"error_coef_ has shape {est.error_coef_.shape}, but the {head!r} "

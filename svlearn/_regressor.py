@@ -52,7 +52,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Activation after each hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer, in ``[0, 1)``.
-    head : {"ritz", "subspace", "frobenius", "raw"}, default="ritz"
+    head : {"ritz", "ends", "subspace", "frobenius", "raw"}, default="ritz"
         How the output is formed.
 
         - "ritz": ``n_iter`` steps of block subspace iteration on
@@ -66,6 +66,18 @@ class SingularValueRegressor(BaseSpectrumRegressor):
           values are lower bounds, the tail a mean shape). The corrected
           spectrum is scaled to the exact energy and sorted. The cheapest and
           most accurate head (:ref:`performance`).
+        - "ends": the whole spectrum, at both ends and in between. The top
+          as for "ritz"; the bottom ``n_components`` values by three steps of
+          inverse subspace iteration with a shifted float64 Cholesky factor
+          of ``A^T A``, which also gives the exact ``log|det|`` (with the
+          shift) and ``sum(sigma**4)``; the network corrects the logarithms
+          of the top and middle values from those quantities, the middle is
+          shifted to the exact log-determinant, and the spectrum is scaled to
+          the exact energy. Values below about ``1e-7 ||A||_F`` come out as
+          rounding, so rank-deficient matrices show as such. Train it with
+          ``loss="log"``, which counts every value. Costs several times
+          "ritz" (the factorisation runs one matrix at a time);
+          ``dropout`` does not apply.
         - "subspace": the top ``n_components`` singular values are the Ritz
           values of the iteration; the network sees the flattened matrix and
           predicts the shape of the remaining values, which are scaled to the
@@ -79,15 +91,18 @@ class SingularValueRegressor(BaseSpectrumRegressor):
           constant) and outputs the singular values directly; predictions are
           clipped at zero and sorted.
     n_components : int, default=4
-        Number of vectors of the subspace iteration ("ritz" and "subspace"
-        heads): the Ritz values it gives. Cost grows about linearly with it,
+        Number of vectors of the subspace iteration ("ritz", "ends" and
+        "subspace" heads; "ends" uses as many again at the bottom): the Ritz
+        values it gives. Cost grows about linearly with it,
         accuracy fast (:ref:`choosing` has measured settings).
     n_iter : int, default=1
-        Subspace iteration steps ("ritz" and "subspace" heads).
-    loss : {"mse", "l1", "huber"}, default="mse"
+        Subspace iteration steps ("ritz", "ends" and "subspace" heads).
+    loss : {"mse", "l1", "huber", "log"}, default="mse"
         Training loss on the (normalised) spectra. With the "ritz",
         "subspace" and "frobenius" heads, "mse" is proportional to the NMSE of
-        Eq. 1.
+        Eq. 1. "log" adds the mean squared log-ratio of every value (floored
+        at ``1e-6 sigma_1``) to 1e4 times the squared error, so that small
+        values count as much as large ones.
     alpha : float, default=0.0
         L2 penalty (weight decay of Adam).
     batch_size : int, default=256
@@ -224,7 +239,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "head": [StrOptions({"ritz", "subspace", "frobenius", "raw"})],
+        "head": [StrOptions({"ritz", "ends", "subspace", "frobenius", "raw"})],
         "n_components": [POSITIVE_INT],
         "n_iter": [NON_NEGATIVE_INT],
         "loss": [StrOptions(set(_training.LOSSES))],

@@ -20,6 +20,7 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
+from ._ends import LogSpectrumLoss
 from ._mlp import SpectrumMLP
 
 __all__ = [
@@ -37,6 +38,7 @@ LOSSES = {
     "mse": torch.nn.MSELoss,
     "l1": torch.nn.L1Loss,
     "huber": torch.nn.SmoothL1Loss,
+    "log": LogSpectrumLoss,
 }
 SCHEDULES = ("onecycle", "constant", "cosine")
 

@@ -17,6 +17,7 @@ _FAST_NET = dict(hidden_layer_sizes=(8,), max_iter=2, batch_size=32, random_stat
 INIT_PARAMS = {
     "SingularValueRegressor": [
         dict(matrix_shape=(1, -1), **_FAST_NET),
+        dict(matrix_shape=(1, -1), head="ends", loss="log", **_FAST_NET),
         dict(matrix_shape=(1, -1), head="raw", **{**_FAST_NET, "max_iter": 30}),
     ],
     "MeanSpectrumRegressor": [

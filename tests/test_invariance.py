@@ -19,7 +19,7 @@ from svlearn import SingularValueRegressor, singular_values
 from svlearn.metrics import nmse
 
 SHAPES = [(1, 5), (5, 1), (3, 5), (5, 3), (4, 4), (6, 6)]
-EQUIVARIANT_HEADS = ["ritz", "subspace", "frobenius"]
+EQUIVARIANT_HEADS = ["ritz", "ends", "subspace", "frobenius"]
 PROPERTY = settings(
     max_examples=30,
     deadline=None,

@@ -20,7 +20,7 @@ def _is_valid_spectrum(pred):
     return np.all(pred >= 0) and np.all(np.diff(pred, axis=1) <= 1e-6 * pred[:, :1])
 
 
-@pytest.mark.parametrize("head", ["ritz", "subspace", "frobenius", "raw"])
+@pytest.mark.parametrize("head", ["ritz", "ends", "subspace", "frobenius", "raw"])
 def test_predictions_are_non_negative_and_descending(head, matrices):
     reg = SingularValueRegressor(head=head, **FAST).fit(matrices)
     # Inputs far from the training data must still give valid spectra.
@@ -159,7 +159,7 @@ def test_subspace_head_top_values_converge(planted):
     assert errors[2] < 1e-4
 
 
-@pytest.mark.parametrize("head", ["ritz", "subspace", "frobenius"])
+@pytest.mark.parametrize("head", ["ritz", "ends", "subspace", "frobenius"])
 def test_scale_equivariance_without_overflow(head, matrices):
     reg = SingularValueRegressor(head=head, **FAST).fit(matrices)
     X = matrices.astype(np.float64)
