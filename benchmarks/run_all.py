@@ -114,7 +114,7 @@ BENCHMARKS = [
         ["--quick", "--data-dir", "{data}"],
         env=ONE_THREAD,
     ),
-    # predict's fixed cost at batches 1 to 256 (the float64 numpy path).
+    # predict's fixed cost at batches 1 to 256.
     Benchmark(
         "bench_small_batch",
         ["--data-dir", "{data}"],
