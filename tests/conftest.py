@@ -18,6 +18,25 @@ if os.environ.get("CI"):
 torch.set_num_threads(1)
 
 
+# BLAS libraries may round a float64 product differently with another number
+# of threads (OpenBLAS 0.3.21, numpy 1.24's, does for 100 x 64 times 64 x 64).
+# Tests that compare predictions across processes bit for bit run both sides
+# on one BLAS thread: ``with one_blas_thread():`` here, ``ONE_BLAS_THREAD`` in
+# the child's environment.
+ONE_BLAS_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def one_blas_thread():
+    """A context in which numpy's BLAS runs on one thread."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def pytest_configure(config):
     # Tests that still cover the deprecated head; test_regressor checks the
     # warning itself with pytest.warns, which sees it whatever the filters.

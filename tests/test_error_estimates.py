@@ -3,11 +3,13 @@
 """Per-matrix error estimates, their calibration and the exact fallback."""
 
 import copy
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import ONE_BLAS_THREAD, one_blas_thread
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -199,8 +201,10 @@ def test_error_model_survives_save_and_load(calibrated, tmp_path):
         f"p, e = m.predict(np.load({str(tmp_path / 'X.npy')!r}), return_error=True);"
         f"np.save({str(tmp_path / 'out.npy')!r}, np.column_stack([p, e]))"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    pred, error = reg.predict(X[:100], return_error=True)
+    env = {**os.environ, **ONE_BLAS_THREAD}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    with one_blas_thread():
+        pred, error = reg.predict(X[:100], return_error=True)
     np.testing.assert_array_equal(
         np.load(tmp_path / "out.npy"), np.column_stack([pred, error])
     )
