@@ -108,3 +108,23 @@ def run_metadata(argv):
         "platform": platform.platform(),
         "machine": platform.machine(),
     }
+
+
+SHARED_RULE = (
+    "shared if the 1-minute load average was above 0.5 before the run, or "
+    "above this process's torch threads + 0.5 at its end"
+)
+
+
+def load_record(before, after, threads):
+    """The ``"load"`` entry of a benchmark's JSON: did other jobs share the machine.
+
+    ``before`` and ``after`` are :func:`os.getloadavg` at the run's start and
+    end, ``threads`` the process's own torch threads (:data:`SHARED_RULE`).
+    """
+    return {
+        "before": list(before),
+        "after": list(after),
+        "rule": SHARED_RULE,
+        "shared": bool(before[0] > 0.5 or after[0] > threads + 0.5),
+    }

@@ -55,7 +55,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 import build_pretrained as build  # noqa: E402
 from _format import markdown, pct, target_table  # noqa: E402
-from _meta import run_metadata  # noqa: E402
+from _meta import load_record, run_metadata  # noqa: E402
 
 import svlearn  # noqa: E402
 from svlearn._pretrained import (  # noqa: E402
@@ -107,10 +107,6 @@ MIXTURE_LABELS = {
     "digits": "digits (80%)",
     "spambase": "Spambase row-block training part",
 }
-SHARED_RULE = (
-    "shared if the 1-minute load average was above 0.5 before the run, or "
-    "above this process's torch threads + 0.5 at its end"
-)
 
 
 def shift_sets(n, sets, n_test):
@@ -241,14 +237,7 @@ def main():
     load_after = os.getloadavg()
     report = {
         "meta": meta,
-        "load": {
-            "before": list(load_before),
-            "after": list(load_after),
-            "rule": SHARED_RULE,
-            "shared": bool(
-                load_before[0] > 0.5 or load_after[0] > torch.get_num_threads() + 0.5
-            ),
-        },
+        "load": load_record(load_before, load_after, torch.get_num_threads()),
         "seconds": time.perf_counter() - start,
         "config": {
             "max_error": MAX_ERROR,

@@ -60,7 +60,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _format import markdown, pct, target_table  # noqa: E402
-from _meta import run_metadata  # noqa: E402
+from _meta import load_record, run_metadata  # noqa: E402
 
 from svlearn import SingularValueRegressor  # noqa: E402
 from svlearn._calibration import certified_nmse  # noqa: E402
@@ -129,10 +129,6 @@ FIGURE_SETS = (
     "gaussian",
 )
 _NMSE_FLOOR = 1e-12  # for logs: a spectrum exact to rounding
-SHARED_RULE = (
-    "shared if the 1-minute load average was above 0.5 before the run, or "
-    "above this process's torch threads + 0.5 at its end"
-)
 
 
 def synthetic(family, n, rng):
@@ -567,15 +563,9 @@ def main():
         "sets": sets_mix,
     }
     load_after = os.getloadavg()
-    own = torch.get_num_threads()
     report = {
         "meta": meta,
-        "load": {
-            "before": list(load_before),
-            "after": list(load_after),
-            "rule": SHARED_RULE,
-            "shared": bool(load_before[0] > 0.5 or load_after[0] > own + 0.5),
-        },
+        "load": load_record(load_before, load_after, torch.get_num_threads()),
         "seconds": time.perf_counter() - start,
         "config": {
             **sizes,

@@ -50,7 +50,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _format import markdown, pct, target_table  # noqa: E402
-from _meta import run_metadata  # noqa: E402
+from _meta import load_record, run_metadata  # noqa: E402
 
 from svlearn import SingularValueRegressor  # noqa: E402
 from svlearn._rank import estimate_rank  # noqa: E402
@@ -102,10 +102,6 @@ TARGET_NAMES = {
     "nmse": "NMSE",
     "speedup": "× numpy, one thread, batch 10,000",
 }
-SHARED_RULE = (
-    "shared if the 1-minute load average was above 0.5 before the run, or "
-    "above this process's torch threads + 0.5 at its end"
-)
 
 
 def exact(X):
@@ -253,14 +249,7 @@ def main():
     load_after = os.getloadavg()
     report = {
         "meta": meta,
-        "load": {
-            "before": list(load_before),
-            "after": list(load_after),
-            "rule": SHARED_RULE,
-            "shared": bool(
-                load_before[0] > 0.5 or load_after[0] > torch.get_num_threads() + 0.5
-            ),
-        },
+        "load": load_record(load_before, load_after, torch.get_num_threads()),
         "seconds": time.perf_counter() - start,
         "config": {**sizes, "model": {"random_state": 0, **args.extra}},
         "labels": LABELS,
