@@ -17,6 +17,7 @@ __all__ = [
     "PREDICT_CHUNK",
     "THIN_REST",
     "orthogonality_floor",
+    "safe_divisor",
 ]
 
 # Matrices per forward pass in predict: large enough to amortise per-call
@@ -99,3 +100,12 @@ ACTIVATIONS = {
     "gelu": ("GELU", _gelu),
     "logistic": ("Sigmoid", _logistic),
 }
+
+
+def safe_divisor(values):
+    """``values`` with zeros (and negatives) replaced by ones.
+
+    For divisions where ``0 / 0`` should be 0: a zero matrix's normalised
+    spectrum, energy fractions of an all-zero row.
+    """
+    return np.where(values > 0, values, 1.0)

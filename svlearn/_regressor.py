@@ -16,17 +16,16 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _calibration, _tiers, _training
 from ._base import BaseSpectrumRegressor
-from ._bounds import certified_bounds, clamp_to_bounds
-from ._lean import ritz_plan
-from ._linalg import frobenius_norms, power_of_two_scaled, singular_values
-from ._mlp import equivariant_spectra, padded, tail_template, to_tensor
-from ._numerics import ACTIVATIONS, PREDICT_CHUNK
+from ._linalg import frobenius_norms, singular_values
+from ._mlp import tail_template
+from ._numerics import ACTIVATIONS, safe_divisor
 from ._recording import record_prediction_input
+from ._route import predict_spectra
 from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
 from .metrics import nmse_per_matrix
 
@@ -411,9 +410,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             scale = float(rms) if 0 < rms < np.inf else 1.0
         if head == "raw":
             norms = np.full(X.shape[0], scale)
-        return _FitData(
-            X, y, shape, y_1d, np.where(norms > 0, norms, 1.0), scale, device
-        )
+        return _FitData(X, y, shape, y_1d, safe_divisor(norms), scale, device)
 
     def _train(self, data, rows, *, epochs, schedule, warm):
         """Train on ``data``'s ``rows``; set the fitted attributes on success."""
@@ -711,9 +708,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             certified,
             self.refine_feature_range_,
         )
-        unit = _safe(refined.pred[:, :1])
+        unit = safe_divisor(refined.pred[:, :1])
         gap = (((refined.pred - first) / unit) ** 2).sum(axis=1)
-        gap /= _safe(((refined.pred / unit) ** 2).sum(axis=1))
+        gap /= safe_divisor(((refined.pred / unit) ** 2).sum(axis=1))
         # Still never above what the certified bounds allow.
         return refined.pred, np.minimum(np.maximum(error, gap), certified[1])
 
@@ -845,88 +842,16 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         return self._output(self._predict_all(X).pred)
 
     def _predict_all(self, X, with_features=False):
-        """Spectra of validated flat ``X`` in chunks, with their certificates.
-
-        Returns
-        -------
-        Prediction
-            ``pred`` (clamped into the certified intervals), the error
-            ``features`` if asked (else None), and the certified ``lower`` and
-            ``upper`` bounds (None for the "raw" head).
-        """
-        module = self.net_.module_
-        # One route per device: the "ritz" head on the CPU runs its numpy
-        # form (svlearn._lean) for every batch; everything else runs the
-        # torch module. Neither depends on the batch size.
-        plan = ritz_plan(module)
-        if plan is None:
-            if any(layer.training for layer in module.modules()):
-                module.train(False)
-            device = self._device()
-        n_values = self.n_outputs_
-        pred = np.empty((X.shape[0], n_values), dtype=np.float64)
-        bounded = module.head != "raw"
-        lower = np.empty_like(pred) if bounded else None
-        upper = np.empty_like(pred) if bounded else None
-        features = []
-        for start in range(0, X.shape[0], PREDICT_CHUNK):
-            rows = slice(start, start + PREDICT_CHUNK)
-            if plan is not None:
-                block = self._from_block(plan.spectra(X[rows]), with_features)
-            else:
-                with torch.inference_mode():
-                    block = self._predict_block(module, X[rows], device, with_features)
-            pred[rows] = block.pred
-            if bounded:
-                lower[rows], upper[rows] = block.lower, block.upper
-            features.append(block.features)
-        features = np.vstack(features) if with_features else None
-        return Prediction(pred, features, lower, upper)
-
-    def _predict_block(self, module, block, device, with_features):
-        """One chunk's :class:`Prediction`."""
-        shape = self.matrix_shape_
-        if module.head == "raw":
-            x = padded(to_tensor(block / self.scale_, device))
-            pred = module(x)[: len(block)] * self.scale_
-            pred = pred.double().cpu().numpy()
-            if not np.isfinite(pred).all():
-                assert_all_finite(block, input_name="X")
-                raise ValueError(
-                    "X holds values too large for the raw head, which computes "
-                    "in float32 on X / scale_; use a scale-equivariant head."
-                )
-            if not with_features:
-                return Prediction(pred, None, None, None)
-            scaled, exponents = power_of_two_scaled(block)
-            norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
-            unit = np.ldexp(pred, -exponents[:, None]) / _safe(norms)[:, None]
-            moment4 = _calibration.gram_moment(scaled, shape, norms)
-            features = _calibration.error_features(unit, moment4, None)
-            return Prediction(pred, features, None, None)
-        return self._from_block(
-            equivariant_spectra(module, block, device), with_features
+        """:func:`svlearn._route.predict_spectra` of validated flat ``X``."""
+        return predict_spectra(
+            self.net_.module_,
+            X,
+            matrix_shape=self.matrix_shape_,
+            n_values=self.n_outputs_,
+            scale=self.scale_,
+            device=self._device(),
+            with_features=with_features,
         )
-
-    def _from_block(self, out, with_features):
-        """A chunk's :class:`Prediction` from a route's :class:`BlockSpectra`."""
-        shape = self.matrix_shape_
-        # Clamped in the units the route computed in (powers of two away from
-        # the matrix's), where neither the energy nor the bounds overflow.
-        lower, upper = certified_bounds(
-            out.x_ritz, out.x_rest, out.x_energy, self.n_outputs_
-        )
-        x_pred = clamp_to_bounds(out.x_pred, lower, upper, out.x_energy)
-        pred, lower, upper = (out.unscaled(a) for a in (x_pred, lower, upper))
-        if not with_features:
-            return Prediction(pred, None, lower, upper)
-        # Features of the rows the route saw: they are scale-free.
-        with np.errstate(all="ignore"):
-            unit = x_pred / _safe(out.norms)[:, None]
-        x = out.x.cpu().numpy() if isinstance(out.x, torch.Tensor) else out.x
-        moment4 = _calibration.gram_moment(x, shape, out.norms)
-        features = _calibration.error_features(unit, moment4, out.diagnostics)
-        return Prediction(pred, features, lower, upper)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -963,30 +888,12 @@ class _Guarded(NamedTuple):
     tier: np.ndarray  # (n,) tier numbers of svlearn._tiers
 
 
-class Prediction(NamedTuple):
-    """Spectra of a batch of matrices, with what the trust layer needs.
-
-    ``lower <= sigma <= upper`` holds for every singular value, up to rounding
-    (:func:`svlearn._bounds.certified_bounds`); ``pred`` lies inside.
-    """
-
-    pred: np.ndarray  # (n, n_values) float64
-    features: np.ndarray | None  # (n, n_error_features) when asked for
-    lower: np.ndarray | None  # (n, n_values) float64; None for the "raw" head
-    upper: np.ndarray | None
-
-
 class _FitData:
     """A fit's validated data, held until training succeeds."""
 
     def __init__(self, X, y, shape, y_1d, norms, scale, device):
         self.X, self.y, self.shape, self.y_1d = X, y, shape, y_1d
         self.norms, self.scale, self.device = norms, scale, device
-
-
-def _safe(values):
-    """Zeros replaced by ones, for divisions where 0 / 0 should be 0."""
-    return np.where(values > 0, values, 1.0)
 
 
 def _min_samples(needed, fraction):

@@ -435,7 +435,7 @@ def test_partial_fit_from_a_memmap_equals_in_memory(tmp_path, matrices):
 
 
 def test_chunked_predict_on_a_memmap_equals_in_memory(tmp_path, fitted):
-    import svlearn._regressor as module
+    import svlearn._route as module
 
     X = np.random.default_rng(2).random((1000, 36))
     path = tmp_path / "X.npy"
