@@ -9,7 +9,7 @@ importing torch.
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # name -> private module that defines it; resolved on first attribute access.
 _LAZY = {

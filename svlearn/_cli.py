@@ -10,7 +10,7 @@ import re
 import shlex
 import sys
 
-from . import __version__
+from ._version import __version__
 
 _EPILOG = """\
 examples:

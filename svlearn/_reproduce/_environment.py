@@ -20,7 +20,7 @@ def environment():
     import threadpoolctl
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     try:
         cores = len(os.sched_getaffinity(0))
