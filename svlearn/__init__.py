@@ -9,7 +9,7 @@ importing torch.
 
 import importlib
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 # name -> private module that defines it; resolved on first attribute access.
 _LAZY = {
