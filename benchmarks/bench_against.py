@@ -96,14 +96,82 @@ def main(argv=None):
         "rev": args.rev,
         "rows": rows,
         "time_ratio_working_tree_over_rev": ratio,
+        "parts": route_parts(models["working tree"], X_test, args.repeats),
     }
     Path(args.out).write_text(json.dumps(result, indent=2))
-    print(tables(result)["rows"])
+    for table in tables(result).values():
+        print(table)
     print(f"wrote {args.out}")
 
 
+def route_parts(model, X, repeat):
+    """Microseconds per matrix of each stage of the working tree's CPU route.
+
+    Each stage runs on one chunk of ``PREDICT_CHUNK`` matrices, as predict
+    runs them, on its own inputs (computed once beforehand), all stages timed
+    in interleaved rounds; "torch form" is the same fitted module through the
+    torch route that accelerators and the other heads take.
+    """
+    import torch
+
+    from svlearn import _lean
+    from svlearn._bounds import certified_bounds, clamp_to_bounds
+    from svlearn._mlp import equivariant_spectra
+    from svlearn._numerics import PREDICT_CHUNK, THIN_REST
+    from svlearn._timing import interleaved_times
+
+    module = model.net_.module_
+    plan = _lean.ritz_plan(module)
+    chunk = np.ascontiguousarray(X[:PREDICT_CHUNK])
+    x, x64, energy, _ = _lean._canonical_rows(chunk)
+    A = plan._stack(x)
+    At = A.transpose(0, 2, 1)
+    start = plan.start_t.astype(A.dtype)
+    W = (A @ start).transpose(0, 2, 1)
+    Y = W @ A
+    Q = _lean._orthonormal_rows(Y.copy())
+    W = (Q @ At).astype(np.float64)
+    gram = W @ W.transpose(0, 2, 1)
+    inv_energy = 1.0 / energy
+    unit = np.ones_like(energy)
+    squares = plan._features(A, inv_energy, unit)
+    thin = squares[:, plan.k] < THIN_REST
+    A64 = plan._stack(x64(thin))
+    out = plan.spectra(chunk)
+    n_values = model.n_outputs_
+
+    def clamp():
+        lower, upper = certified_bounds(out.x_ritz, out.x_rest, out.x_energy, n_values)
+        clamp_to_bounds(out.x_pred, lower, upper, out.x_energy)
+
+    def torch_form():
+        module.train(False)
+        with torch.inference_mode():
+            equivariant_spectra(module, chunk, torch.device("cpu"))
+
+    stages = {
+        "power-of-two row scaling": lambda: _lean._canonical_rows(chunk),
+        "product A @ start": lambda: A @ start,
+        "product W @ A": lambda: W @ A,
+        "orthonormal basis (LAPACK QR)": lambda: _lean._orthonormal_rows(Y),
+        "product Q @ A^T": lambda: Q @ At,
+        "Ritz problem (LAPACK eigvalsh)": lambda: np.linalg.eigvalsh(gram),
+        "float64 re-run of thin matrices": lambda: plan._features(
+            A64, inv_energy[thin], unit[thin]
+        ),
+        "numpy form, whole": lambda: plan.spectra(chunk),
+        "certified clamping": clamp,
+        "predict, whole": lambda: model.predict(chunk),
+        "torch form, whole": torch_form,
+    }
+    seconds = interleaved_times(stages, repeat=repeat)
+    parts = {name: 1e6 * t / len(chunk) for name, t in seconds.items()}
+    return {"chunk": len(chunk), "thin_share": float(thin.mean()), "us": parts}
+
+
 def tables(result):
-    """The Markdown table of a result: both revisions side by side (``rows``)."""
+    """The Markdown tables of a result: both revisions side by side (``rows``),
+    and the working tree's CPU route by stage (``parts``)."""
     rows = [
         [
             name,
@@ -115,7 +183,14 @@ def tables(result):
         for name, r in result["rows"].items()
     ]
     header = ["revision", "NMSE %", "MAE", "µs / matrix", "vs numpy svd"]
-    return {"rows": markdown(header, rows)}
+    out = {"rows": markdown(header, rows)}
+    if "parts" in result:
+        parts = result["parts"]["us"]
+        out["parts"] = markdown(
+            ["stage (one chunk)", "µs / matrix"],
+            [[name, f"{us:.2f}"] for name, us in parts.items()],
+        )
+    return out
 
 
 if __name__ == "__main__":
