@@ -849,7 +849,6 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             matrix_shape=self.matrix_shape_,
             n_values=self.n_outputs_,
             scale=self.scale_,
-            device=self._device(),
             with_features=with_features,
         )
 

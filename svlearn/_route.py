@@ -40,7 +40,7 @@ class Prediction(NamedTuple):
 
 
 def predict_spectra(
-    module, X, *, matrix_shape, n_values, scale, device, with_features=False
+    module, X, *, matrix_shape, n_values, scale, with_features=False
 ):
     """Spectra of validated flat ``X`` in chunks, with their certificates.
 
@@ -57,8 +57,6 @@ def predict_spectra(
         ``min(m, n)``.
     scale : float
         The "raw" head's input scale (the regressor's ``scale_``).
-    device : torch.device
-        Where the module's weights are; the torch route runs there.
     with_features : bool, default=False
         Also compute the error features of :mod:`svlearn._calibration`.
 
@@ -70,8 +68,11 @@ def predict_spectra(
         ``upper`` bounds (None for the "raw" head).
     """
     plan = ritz_plan(module)
-    if plan is None and any(layer.training for layer in module.modules()):
-        module.train(False)
+    if plan is None:
+        if any(layer.training for layer in module.modules()):
+            module.train(False)
+        # The torch route runs where the module's weights are.
+        device = next(module.parameters()).device
     pred = np.empty((X.shape[0], n_values), dtype=np.float64)
     bounded = module.head != "raw"
     lower = np.empty_like(pred) if bounded else None
