@@ -50,6 +50,7 @@ class Writer:
         self.alive = []  # keeps encoded objects alive so that ids stay unique
 
     def array(self, arr):
+        """Store ``arr`` in C order and native byte order; return its key."""
         # np.ascontiguousarray would turn a 0-d array (a numpy scalar) into 1-d.
         arr = np.asarray(arr)
         if not arr.flags.c_contiguous:
@@ -61,6 +62,7 @@ class Writer:
         return key
 
     def value(self, value, where):
+        """The JSON-able description of ``value``, its arrays stored by key."""
         # numpy scalars first: np.float64 is also a float, and must come back
         # as np.float64.
         if isinstance(value, np.generic) and value.dtype.kind in _ARRAY_KINDS:
@@ -165,7 +167,14 @@ class Writer:
 
 
 class Reader:
-    """Rebuild an estimator tree from a spec and arrays, allowing listed classes."""
+    """Rebuild an estimator tree from a spec and arrays, allowing listed classes.
+
+    Parameters
+    ----------
+    arrays : dict of str to ndarray
+        The arrays of the file; each may be used once, and ``used`` records
+        which were, so that the caller can refuse a file storing others.
+    """
 
     def __init__(self, arrays):
         self.arrays = arrays
@@ -174,6 +183,7 @@ class Reader:
         self.pending = set()
 
     def array(self, key, where):
+        """The array stored under ``key``, which no other node may use."""
         if not isinstance(key, str) or key not in self.arrays:
             raise ValueError(f"{where} refers to a missing array {brief(key)}.")
         if key in self.used:
@@ -182,6 +192,7 @@ class Reader:
         return self.arrays[key]
 
     def value(self, node, where, depth=0):
+        """The value a JSON node describes, checked as untrusted input."""
         if depth > _MAX_DEPTH:
             raise ValueError(f"{where} is nested more than {_MAX_DEPTH} levels deep.")
         if type(node) is int and not -(2**63) <= node < 2**63:

@@ -13,9 +13,9 @@ crafted.
 
 Loading parses JSON and raw little-endian buffers and calls only the
 constructors of the classes on svlearn's allow-list; nothing named in the
-file is imported or executed. Each allowed class has a ``Format``,
-the one mechanism through which the generic reader and writer see it: the
-fitted attributes a file may restore (with the kind of value each must hold),
+file is imported or executed. Each allowed class has a ``Format``, the one
+mechanism through which the generic reader and writer see it: the fitted
+attributes a file may restore (with the kind of value each must hold),
 the constructor parameters a file may never hold (a Pipeline's ``memory``),
 the check that a restored state is one ``fit`` could have made, and any state
 that is not plain data (the regressor's network). svlearn's estimators declare
@@ -46,6 +46,7 @@ from ._model_file import read_model_file, write_model_file
 from ._model_tree import Reader, Writer
 
 __all__ = ["save", "load", "InconsistentVersionWarning"]
+
 # The packages whose versions a file records; a difference warns at load.
 _VERSIONED = {
     "numpy": "numpy",
