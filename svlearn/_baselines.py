@@ -229,7 +229,7 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
                 f"scaling={self.scaling!r} needs template_ of shape "
                 f"({min(m, n) - k},), got {got}"
             )
-        from ._persistence import MAX_ITERATIONS
+        from ._model_formats import MAX_ITERATIONS
 
         if self.n_iter > MAX_ITERATIONS:
             # predict runs n_iter iteration steps: a file must not ask for hours.

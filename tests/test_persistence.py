@@ -1,6 +1,8 @@
 # Authors: The svlearn developers
 # SPDX-License-Identifier: BSD-3-Clause
+import ast
 import copy
+import importlib
 import json
 import os
 import re
@@ -33,7 +35,7 @@ from svlearn import (
     SingularValueRegressor,
     SVDLight,
 )
-from svlearn._persistence import FORMAT_VERSION, _write
+from svlearn._model_file import FORMAT_VERSION, write_model_file
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=2, batch_size=64, random_state=0)
 
@@ -173,7 +175,7 @@ def test_cuda_model_loads_on_cpu_with_warning(fitted, matrices, path):
     root = spec["root"]
     root["params"]["device"] = "cuda"
     root["state"]["net_"]["device"] = "cuda"
-    _write(spec, arrays, path)
+    write_model_file(spec, arrays, path)
     with mock.patch.object(torch.cuda, "is_available", return_value=False):
         with pytest.warns(DeviceWarning, match="CUDA is not available"):
             loaded = svlearn.load(path)
@@ -224,7 +226,7 @@ def test_refuses_class_outside_allow_list_without_importing(fitted, path):
     svlearn.save(fitted, path)
     spec, arrays = _spec_and_arrays(path)
     spec["root"]["class"] = "svlearn_evil_module.Payload"
-    _write(spec, arrays, path)
+    write_model_file(spec, arrays, path)
     with pytest.raises(ValueError, match="not on svlearn's allow-list"):
         svlearn.load(path)
     assert "svlearn_evil_module" not in sys.modules
@@ -233,10 +235,10 @@ def test_refuses_class_outside_allow_list_without_importing(fitted, path):
 def test_refuses_newer_format_and_foreign_files(fitted, path, tmp_path):
     svlearn.save(fitted, path)
     spec, arrays = _spec_and_arrays(path)
-    _write(spec, arrays, path, version=FORMAT_VERSION + 1)
+    write_model_file(spec, arrays, path, version=FORMAT_VERSION + 1)
     with pytest.raises(ValueError, match="newer than this svlearn reads"):
         svlearn.load(path)
-    _write(spec, arrays, path, version=1)
+    write_model_file(spec, arrays, path, version=1)
     with pytest.raises(ValueError, match="earlier development version"):
         svlearn.load(path)
 
@@ -257,7 +259,7 @@ def test_refuses_malformed_description(fitted, path):
     svlearn.save(fitted, path)
     spec, arrays = _spec_and_arrays(path)
     spec["root"]["params"] = ["device"]
-    _write(spec, arrays, path)
+    write_model_file(spec, arrays, path)
     with pytest.raises(ValueError, match="params must be a JSON object"):
         svlearn.load(path)
 
@@ -266,7 +268,7 @@ def test_refuses_setting_methods(fitted, path):
     svlearn.save(fitted, path)
     spec, arrays = _spec_and_arrays(path)
     spec["root"]["state"]["predict"] = 1
-    _write(spec, arrays, path)
+    write_model_file(spec, arrays, path)
     with pytest.raises(ValueError, match="'predict' is not a fitted attribute"):
         svlearn.load(path)
 
@@ -295,14 +297,14 @@ def test_joblib_keeps_working(fitted, matrices, tmp_path):
 
 # --- The loader refuses crafted files ---------------------------------------
 # A crafted file carries a valid digest (anyone can recompute it), so each of
-# these tests rewrites the description and re-signs it with _write.
+# these tests rewrites the description and re-signs it with write_model_file.
 
 
 def _craft(path, edit):
     """Apply ``edit(spec, arrays)`` to the saved file and re-sign it."""
     spec, arrays = _spec_and_arrays(path)
     edit(spec, arrays)
-    _write(spec, arrays, path)
+    write_model_file(spec, arrays, path)
 
 
 def _tuple(*items):
@@ -588,9 +590,9 @@ def test_saving_an_unfitted_estimator_raises_not_fitted(fitted, matrices, path):
 
 
 def test_allow_list_holds_only_tested_classes(path):
-    from svlearn._persistence import _ALLOWED
+    from svlearn._allow_list import ALLOWED
 
-    assert sorted(_ALLOWED) == sorted(ROUND_TRIPS)
+    assert sorted(ALLOWED) == sorted(ROUND_TRIPS)
     from sklearn.preprocessing import MinMaxScaler
 
     with pytest.raises(TypeError, match="MinMaxScaler.*allow-list"):
@@ -656,10 +658,10 @@ def test_round_trip_each_allowed_class(name, fitted, matrices, path):
 
 @pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
 def test_every_fitted_attribute_is_declared(name, fitted, matrices):
-    from svlearn._persistence import _format_of
+    from svlearn._allow_list import format_of
 
     est, _, _ = ROUND_TRIPS[name](fitted, matrices)
-    declared = set(_format_of(est).attributes)
+    declared = set(format_of(est).attributes)
     fitted_attrs = set(vars(est)) - set(est.get_params(deep=False))
     assert fitted_attrs <= declared, sorted(fitted_attrs - declared)
 
@@ -680,9 +682,36 @@ def test_calibrated_and_early_stopping_state_round_trips(calibrated, matrices, p
     np.testing.assert_array_equal(loaded_error, error)
 
 
-def test_generic_code_does_not_build_the_regressor_net():
-    source = Path(svlearn._persistence.__file__).read_text()
-    assert "_build_net" not in source
+# The modules that save and load model files, from the bottom up.
+PERSISTENCE_MODULES = (
+    "_model_formats",
+    "_regressor_format",
+    "_allow_list",
+    "_model_tree",
+    "_model_file",
+    "_persistence",
+)
+
+
+@pytest.mark.parametrize("name", PERSISTENCE_MODULES)
+def test_generic_code_does_not_build_the_regressor_net(name):
+    module = importlib.import_module(f"svlearn.{name}")
+    assert "_build_net" not in Path(module.__file__).read_text()
+
+
+@pytest.mark.parametrize("index", range(len(PERSISTENCE_MODULES)))
+def test_persistence_modules_import_only_the_ones_below(index):
+    name = PERSISTENCE_MODULES[index]
+    source = Path(importlib.import_module(f"svlearn.{name}").__file__).read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module is None:  # from . import _x
+                imported.update(alias.name for alias in node.names)
+            else:
+                imported.add(node.module.split(".")[0])
+    upward = imported & set(PERSISTENCE_MODULES[index:])
+    assert not upward, f"{name} imports {sorted(upward)}"
 
 
 def test_versions_are_recorded_and_a_mismatch_warns(fitted, path):

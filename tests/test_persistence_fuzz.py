@@ -41,7 +41,7 @@ from svlearn import (
     SingularValueRegressor,
     SVDLight,
 )
-from svlearn._persistence import _write
+from svlearn._model_file import write_model_file
 
 N_SPEC, N_ARRAYS, N_BYTES = 250, 50, 50
 MAX_SECONDS = 2.0
@@ -391,7 +391,7 @@ def test_mutated_files_are_refused_or_load_a_working_model(name, examples, tmp_p
             what = [_mutate_arrays(mutated_arrays, rng)]
         what = f"{name} mutation {i}: {'; '.join(what)}"
         try:
-            _write(mutated, mutated_arrays, path)
+            write_model_file(mutated, mutated_arrays, path)
         except (TypeError, ValueError):
             continue  # not even writable as JSON and safetensors
         loaded = _load(path, what)
