@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import svlearn._regressor
+import svlearn._route
 from svlearn import SingularValueRegressor
 from svlearn._timing import interleaved_times
 
@@ -53,12 +53,12 @@ SHAPE = (32, 32)
 def _routes(model):
     def torch_path(A):
         # The same predict through the torch module instead of the numpy form.
-        plan = svlearn._regressor.ritz_plan
-        svlearn._regressor.ritz_plan = lambda module: None
+        plan = svlearn._route.ritz_plan
+        svlearn._route.ritz_plan = lambda module: None
         try:
             return model.predict(A)
         finally:
-            svlearn._regressor.ritz_plan = plan
+            svlearn._route.ritz_plan = plan
 
     def eigvalsh(A):
         T = torch.from_numpy(A).reshape(-1, *SHAPE)

@@ -860,9 +860,10 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         tags.regressor_tags.poor_score = self.head != "raw"
         return tags
 
-    # Model files: svlearn.save / svlearn.load (svlearn/_persistence.py) store
-    # the module's settings and weights and rebuild the net through this one
-    # method; the rest of the fitted state is plain attributes.
+    # Model files: svlearn.save / svlearn.load store the module's settings and
+    # weights (svlearn/_regressor_format.py rebuilds the net through
+    # svlearn._training.net_for_weights); the rest of the fitted state is
+    # plain attributes.
 
 
 # What calibrate fits; partial_fit forgets it.

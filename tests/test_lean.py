@@ -16,7 +16,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import svlearn._lean
-import svlearn._regressor
+import svlearn._route
 from svlearn import SingularValueRegressor
 from svlearn._recording import recording_prediction_inputs
 
@@ -39,7 +39,7 @@ def models():
 def _torch_predict(model, X, monkeypatch):
     """``predict`` by the torch module: the route of accelerators."""
     with monkeypatch.context() as patch:
-        patch.setattr(svlearn._regressor, "ritz_plan", lambda module: None)
+        patch.setattr(svlearn._route, "ritz_plan", lambda module: None)
         return model.predict(X)
 
 
@@ -162,7 +162,7 @@ def test_plain_arrays_skip_validation_and_the_torch_route(models, monkeypatch):
         raise AssertionError("the full path ran")
 
     monkeypatch.setattr(SingularValueRegressor, "_validate_new_X", full_path)
-    monkeypatch.setattr(svlearn._regressor, "equivariant_spectra", full_path)
+    monkeypatch.setattr(svlearn._route, "equivariant_spectra", full_path)
     X = np.random.default_rng(7).standard_normal((1, 36))
     for batch in (X, X.astype(np.float32), X.reshape(1, 6, 6)):
         assert model.predict(batch).shape == (1, 6)
