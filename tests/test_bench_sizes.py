@@ -75,3 +75,28 @@ def test_random_split_rounds_the_test_set_up():
     train, test = bench_sizes._random_split(101, 0.15, 0)
     assert len(test) == 16 and len(train) == 85
     assert sorted(np.concatenate([train, test])) == list(range(101))
+
+
+def test_best_at_equal_cost_ranks_by_a_whole_spectrum_key():
+    grid = [
+        {**_candidate(1, 1, 1.0, 0.1), "whole": {"worst_median": 0.9}},
+        {**_candidate(4, 1, 2.0, 0.5), "whole": {"worst_median": 0.2}},
+    ]
+    assert bench_sizes.best_at_equal_cost(grid, 2.0) == grid[0]
+    best = bench_sizes.best_at_equal_cost(grid, 2.0, key="whole/worst_median")
+    assert best == grid[1]
+
+
+def test_whole_spectrum_is_exact_for_exact_spectra_and_sees_a_wrong_tail():
+    scales = np.random.default_rng(0).random((50, 1)) + 0.5
+    S = scales * np.array([32.0, 16.0, 8.0, 4.0, 2.0, 0.5])
+    exact = bench_sizes.whole_spectrum(S, S)
+    assert exact["worst_median"] == 0 and exact["sigma_min_median"] == 0
+    assert exact["condition_within_5pct"] == 1
+    assert set(exact) == set(bench_sizes.WHOLE_KEYS)
+    P = S.copy()
+    P[:, -1] *= 2  # the smallest value twice too large
+    wrong = bench_sizes.whole_spectrum(S, P)
+    assert wrong["worst_median_index"] == 6
+    assert wrong["sigma_min_median"] == np.float64(1.0)
+    assert wrong["condition_within_5pct"] == 0
