@@ -195,12 +195,13 @@ class RegressorFormat(Format):
             )
             est.device = "cpu"
         try:
-            from ._training import net_for_weights
+            from ._training import net_for_weights, restore_history
 
             net = net_for_weights(est, est.matrix_shape_, params)
             net.module_.load_state_dict(
                 {k: torch.from_numpy(arr) for k, arr in stored.items()}, strict=True
             )
+            restore_history(net, est)
         except RuntimeError as exc:
             raise ValueError(
                 f"The saved network weights do not fit the model: {exc}"

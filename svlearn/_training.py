@@ -150,6 +150,23 @@ def net_for_weights(est, matrix_shape, module_params):
     return net
 
 
+def restore_history(net, est):
+    """Rebuild ``net``'s skorch history from ``est``'s training record.
+
+    A model file keeps the record (``loss_curve_``, ``validation_scores_``)
+    but not skorch's history; with the history rebuilt, training a loaded
+    model continues the count of epochs (``n_iter_``, ``loss_curve_``) and
+    the per-call seeds of :func:`train` as training the saved one would.
+    """
+    valid = getattr(est, "validation_scores_", None)
+    for epoch, loss in enumerate(getattr(est, "loss_curve_", ()), start=1):
+        net.history.new_epoch()
+        net.history.record("epoch", epoch)
+        net.history.record("train_loss", float(loss))
+        if valid is not None and epoch <= len(valid):
+            net.history.record("valid_loss", float(valid[epoch - 1]))
+
+
 class TrainingRecord:
     """What one training call leaves on the estimator (MLPRegressor's names)."""
 

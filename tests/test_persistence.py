@@ -764,3 +764,14 @@ def test_docs_compare_with_skops_and_joblib_in_a_table():
     ]
     for row in ("stores", "trusts", "why svlearn keeps its own"):
         assert any(row in r for r in rows), row
+
+
+def test_partial_fit_after_load_continues_the_epoch_count(fitted, matrices, path):
+    svlearn.save(fitted, path)
+    loaded = svlearn.load(path)
+    assert len(loaded.net_.history) == fitted.n_iter_
+    trained = copy.deepcopy(fitted).partial_fit(matrices)
+    loaded.partial_fit(matrices)
+    assert loaded.n_iter_ == trained.n_iter_ == fitted.n_iter_ + 1
+    assert loaded.loss_curve_[:-1] == fitted.loss_curve_
+    assert len(loaded.loss_curve_) == len(trained.loss_curve_)
