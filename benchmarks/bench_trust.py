@@ -172,8 +172,12 @@ def scores(reg, calibration):
         rcond=None,
     )[0]
     boosted = HistGradientBoostingRegressor(
-        loss="quantile", quantile=0.9, max_iter=200, learning_rate=0.05,
-        max_leaf_nodes=15, random_state=0,
+        loss="quantile",
+        quantile=0.9,
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        random_state=0,
     ).fit(calibration["rich"][fit_rows], target[fit_rows])
 
     def with_tail(d):
@@ -359,8 +363,12 @@ def tables(result):
         for name, s in result["separation"].items()
     ]
     separation = markdown(
-        ["test matrices (32×32)", "NMSE / leftover energy (median)",
-         "outside the 99 % typical set", "tail shape (median)"],
+        [
+            "test matrices (32×32)",
+            "NMSE / leftover energy (median)",
+            "outside the 99 % typical set",
+            "tail shape (median)",
+        ],
         rows,
     )
     cost_rows = [[name, f"{us:.3g}"] for name, us in result["costs_us"].items()]
