@@ -93,7 +93,7 @@ def collect(reg, X):
     out = reg._predict_all(X, with_features=True)
     lower, upper, energy = reg._certified(X, out)
     least, most = certified_nmse(out.pred, lower, upper, energy)
-    refined = refined_spectra(X, SHAPE, reg.refine_template_)
+    refined = refined_spectra(X, SHAPE, reg.refine_template_, reg.refine_route_)
     r_certified = certified_nmse(refined.pred, refined.lower, refined.upper)
     r_error = estimate_error(
         refined.features,
@@ -256,7 +256,9 @@ def costs(reg, X, repeat):
             "numpy": lambda: np.linalg.svd(X.reshape(-1, *SHAPE), compute_uv=False),
             "predict": lambda: reg.predict(X),
             "predict_max_error": lambda: guarded.predict(X),
-            "refine_all": lambda: refined_spectra(X, SHAPE, reg.refine_template_),
+            "refine_all": lambda: refined_spectra(
+                X, SHAPE, reg.refine_template_, reg.refine_route_
+            ),
             "gram_moment": lambda: gram_moment(X, SHAPE, norms),
         },
         repeat=repeat,

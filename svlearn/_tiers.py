@@ -32,13 +32,12 @@ __all__ = [
 ]
 
 # (vectors, steps) of the refinement tier. Measured on 32 x 32 CIFAR, one
-# thread (benchmarks/bench_shift.py, "tier_costs"): a second step with 8
-# vectors leaves so little energy outside them that most matrices are redone
-# in float64, which makes it cost more than the exact SVD it saves in
-# distribution; with one step the refined estimate sends more matrices to
-# the exact SVD there, but fewer refined ones slip on matrices unlike the
-# calibration ones (Spambase windows). 12 or 16 vectors cost as much as the
-# SVD they would replace.
+# thread (benchmarks/bench_shift.py, "tier_costs", and the suite's tiers):
+# 8 vectors and one step cost less than two steps and, on matrices unlike
+# the calibration ones, let fewer refined spectra slip (the one-step gain of
+# Spambase windows lies outside the calibration range, so they go exact);
+# in distribution more of the refined matrices go on to the exact SVD. 12 or
+# 16 vectors cost more than the SVD they would replace.
 REFINE = (8, 1)
 # The route of models calibrated before the route was stored with them.
 LEGACY_REFINE = (8, 2)
