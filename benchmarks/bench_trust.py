@@ -27,11 +27,15 @@ which matrices to refine at ``max_error=1e-3``:
   and the share of matrices whose diagnostics lie outside the 99 % typical
   set of the calibration matrices (Mahalanobis distance of the four free
   log features): what would let a rule tell that set from CIFAR.
+* **routes**: the refinement tier with 8 vectors and one step (shipped)
+  and with two, each calibrated on the same matrices as ``calibrate`` does:
+  per test set, the shares refined, recomputed exactly and slipping with
+  ``max_error=1e-3`` (``predict``'s own tiers).
 * **costs**: one thread, batch 10,000, interleaved rounds: numpy's SVD,
   ``predict``, ``predict`` with ``max_error``, the refinement tier on the
   whole batch and the Gram moment of the error features.
 
-Run from the repository root (about 3 minutes on 2 cores)::
+Run from the repository root (about 2 minutes on 2 cores)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_trust.py --data-dir ../shared/data
 
@@ -60,9 +64,12 @@ from svlearn import SingularValueRegressor  # noqa: E402
 from svlearn._calibration import (  # noqa: E402
     certified_nmse,
     estimate_error,
+    feature_range,
+    fit_error_model,
     gram_moment,
 )
-from svlearn._tiers import refined_spectra  # noqa: E402
+from svlearn._mlp import tail_template  # noqa: E402
+from svlearn._tiers import EXACT, REFINED, refined_spectra  # noqa: E402
 from svlearn._timing import interleaved_times  # noqa: E402
 from svlearn.metrics import nmse_per_matrix  # noqa: E402
 
@@ -70,6 +77,7 @@ SHAPE = bench_shift.SHAPE
 MAX_ERROR = bench_shift.MAX_ERROR
 FLAG_SHARES = (0.1, 0.13, 0.15, 0.2, 0.3, 0.5)
 ALPHAS = (0.0025, 0.005, 0.01)
+ROUTES = ((8, 1), (8, 2))
 # The log features with a free slope in the shipped model (tail share,
 # fourth-moment violation, leftover energy, last step's gain).
 FREE = [1, 3, 4, 5]
@@ -247,6 +255,37 @@ def typical(calibration, d):
     return float(np.mean(distance(d["features"]) > limit))
 
 
+def with_route(reg, X, route):
+    """A copy of ``reg`` whose refinement tier is ``route``, calibrated on ``X``.
+
+    As ``calibrate`` does it: the mean tail of the exact spectra, the error
+    model of the refined spectra and the range of their features.
+    """
+    other = copy.copy(reg)
+    S = bench_shift.exact(X)
+    template = tail_template(S, route[0])
+    refined = refined_spectra(X, SHAPE, template, route)
+    coef, offset = fit_error_model(
+        refined.features, nmse_per_matrix(S, refined.pred), reg.coverage
+    )
+    other.refine_template_, other.refine_route_ = template, route
+    other.refine_error_coef_, other.refine_error_offset_ = coef, offset
+    other.refine_feature_range_ = feature_range(refined.features)
+    other.max_error = MAX_ERROR
+    return other
+
+
+def tiers(reg, X):
+    """Shares refined, exact and slipping under ``reg``'s guarded predict."""
+    out = reg._predict_guarded(reg._validate_new_X(X, check_finite=False))
+    nmse = nmse_per_matrix(bench_shift.exact(X), out.pred)
+    return {
+        "refined": float(np.mean(out.tier == REFINED)),
+        "exact": float(np.mean(out.tier == EXACT)),
+        "slips": float(np.mean(nmse > MAX_ERROR)),
+    }
+
+
 def costs(reg, X, repeat):
     guarded = copy.copy(reg)
     guarded.max_error = MAX_ERROR
@@ -283,6 +322,7 @@ def main():
     reg = SingularValueRegressor(random_state=0).fit(train)
     _, held_out = reg._calibration_split(len(train))
     calibration = collect(reg, train[held_out])
+    routed = {r: with_route(reg, train[held_out], r) for r in ROUTES}
     data = {name: collect(reg, tests[name]) for name in SETS}
     ranked = scores(reg, calibration)
     offsets = {a: risk_offset(ranked["shipped"], calibration, a) for a in ALPHAS}
@@ -316,6 +356,10 @@ def main():
             }
             for name, d in data.items()
         },
+        "routes": {
+            f"{k}x{steps}": {name: tiers(other, tests[name]) for name in SETS}
+            for (k, steps), other in routed.items()
+        },
         "costs_us": costs(reg, tests["cifar_holdout"], args.repeat),
     }
     report["load"] = load_record(load_before, os.getloadavg(), torch.get_num_threads())
@@ -334,7 +378,8 @@ def tables(result):
     ``frontier``: first-tier slips in distribution against the share flagged,
     per score; ``decisions``: flagged, exact and slips per test set for the
     shipped rule and risk control; ``separation``: what tells each set from
-    the calibration matrices; ``costs``: microseconds per matrix.
+    the calibration matrices; ``routes``: the tiers with either refinement
+    route; ``costs``: microseconds per matrix.
     """
     names = list(result["frontier"])
     rows = [
@@ -373,11 +418,25 @@ def tables(result):
         ],
         rows,
     )
+    routes = result["routes"]
+    rows = [
+        [result["labels"][name]]
+        + [
+            f"{pct(r[name]['refined'], 3)} / {pct(r[name]['exact'], 3)} / "
+            f"{pct(r[name]['slips'], 3)}"
+            for r in routes.values()
+        ]
+        for name in result["labels"]
+    ]
+    header = ["test matrices (32×32)"]
+    header += [f"{name}: refined / exact / slips" for name in routes]
+    route_table = markdown(header, rows)
     cost_rows = [[name, f"{us:.3g}"] for name, us in result["costs_us"].items()]
     return {
         "frontier": frontier_table,
         "decisions": decisions,
         "separation": separation,
+        "routes": route_table,
         "costs": markdown(["route", "µs per matrix"], cost_rows),
     }
 
