@@ -153,6 +153,9 @@ BENCHMARKS = [
         ["--quick", "--data-dir", "{data}"],
         env=ONE_THREAD,
     ),
+    # What the first tier's diagnostics can tell max_error (about 3 minutes;
+    # one model, the default of bench_shift): no quick variant.
+    Benchmark("bench_trust", ["--data-dir", "{data}"], None, env=ONE_THREAD),
     # The shipped pretrained models (svlearn/_pretrained_files/, rebuilt only by
     # benchmarks/build_pretrained.py): accuracy per family, load time, size.
     Benchmark(

@@ -143,7 +143,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
     max_error : float or None, default=None
         If set, :meth:`predict` replaces every matrix whose estimated NMSE
         exceeds it, in tiers: first by a more accurate cheap route (block
-        subspace iteration with 8 vectors and 2 steps, clamped into its
+        subspace iteration with 8 vectors and one step, clamped into its
         certified bounds, with its own calibrated estimate, raised to its
         NMSE to the first spectrum where they disagree), then, where that
         estimate still exceeds it, by LAPACK's exact SVD (estimate 0).
@@ -199,6 +199,8 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Its conformal offset for ``coverage``.
     refine_feature_range_ : ndarray of shape (2, n_refine_features)
         Range of its features on the calibration matrices.
+    refine_route_ : tuple of two ints
+        Vectors and steps of the refinement tier's iteration, as calibrated.
 
     See Also
     --------
@@ -565,9 +567,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         )
         # The refinement tier of max_error: its tail is the mean tail of these
         # exact spectra, its estimate calibrated like the first one.
-        k = _tiers.refine_components(self.n_outputs_)
-        template = tail_template(y, k)
-        refined = _tiers.refined_spectra(X, self.matrix_shape_, template)
+        route = _tiers.REFINE
+        template = tail_template(y, _tiers.refine_components(self.n_outputs_, route))
+        refined = _tiers.refined_spectra(X, self.matrix_shape_, template, route)
         refine_coef, refine_offset = _calibration.fit_error_model(
             refined.features, nmse_per_matrix(y, refined.pred), self.coverage
         )
@@ -580,6 +582,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         self.refine_template_ = template
         self.refine_error_coef_ = refine_coef
         self.refine_error_offset_ = refine_offset
+        self.refine_route_ = route
         return self
 
     def _forget_calibration(self):
@@ -697,7 +700,11 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         is not trusted: the estimate is at least their NMSE to each other,
         unless the certified bounds allow less.
         """
-        refined = _tiers.refined_spectra(X, self.matrix_shape_, self.refine_template_)
+        # Models calibrated before the route was stored used the legacy one.
+        route = getattr(self, "refine_route_", _tiers.LEGACY_REFINE)
+        refined = _tiers.refined_spectra(
+            X, self.matrix_shape_, self.refine_template_, route
+        )
         certified = _calibration.certified_nmse(
             refined.pred, refined.lower, refined.upper
         )
@@ -877,6 +884,7 @@ CALIBRATED = (
     "refine_error_coef_",
     "refine_error_offset_",
     "refine_feature_range_",
+    "refine_route_",
 )
 
 

@@ -63,6 +63,7 @@ class RegressorFormat(Format):
                 "refine_error_coef_": "float array?",
                 "refine_error_offset_": "float?",
                 "refine_feature_range_": "float array?",
+                "refine_route_": "shape?",
                 "net_": "network",
             },
         )
@@ -260,7 +261,7 @@ class RegressorFormat(Format):
         expected = {
             "error_feature_range_": (2, n_features),
             "interval_multipliers_": (n_values,),
-            "refine_template_": (n_values - min(8, n_values),),
+            "refine_template_": (n_values - min(_refine_vectors(est), n_values),),
             "refine_error_coef_": (6,),
             "refine_feature_range_": (2, 6),
         }
@@ -278,6 +279,12 @@ class RegressorFormat(Format):
         present = [name for name in refine if hasattr(est, name)]
         if present and len(present) != len(refine):
             problems.append(f"the refinement tier {list(refine)} comes whole")
+        route = getattr(est, "refine_route_", None)
+        if route is not None and (not present or route[1] > MAX_ITERATIONS):
+            problems.append(
+                f"refine_route_={route} needs the rest of the refinement tier "
+                f"and at most {MAX_ITERATIONS} steps"
+            )
         if problems:
             raise ValueError("Inconsistent calibration: " + "; ".join(problems) + ".")
 
@@ -306,3 +313,8 @@ def _check_weights(declared, stored, where):
             f"{where}: the weights the file stores do not fit the network it "
             f"describes ({'; '.join(mismatches[:6])})."
         )
+
+
+def _refine_vectors(est):
+    """Vectors of a regressor's refinement tier (8 in files without its route)."""
+    return getattr(est, "refine_route_", (8,))[0]

@@ -208,3 +208,20 @@ def test_error_model_survives_save_and_load(calibrated, tmp_path):
     np.testing.assert_array_equal(
         np.load(tmp_path / "out.npy"), np.column_stack([pred, error])
     )
+
+
+@pytest.mark.parametrize("shape", [(6, 6), (4, 9), (9, 4)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gram_moment_is_the_fourth_moment_of_the_normalised_spectrum(shape, dtype):
+    from svlearn._calibration import gram_moment
+
+    X = np.random.default_rng(0).standard_normal((50, shape[0] * shape[1]))
+    X = X.astype(dtype)
+    norms = np.linalg.norm(X.astype(np.float64), axis=1)
+    S = singular_values(X.astype(np.float64), matrix_shape=shape)
+    expected = (S**4).sum(axis=1) / norms**4
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(gram_moment(X, shape, norms), expected, rtol=rtol)
+    # A zero matrix has moment 0, not 0 / 0.
+    zero = gram_moment(np.zeros((1, X.shape[1]), dtype), shape, np.zeros(1))
+    np.testing.assert_array_equal(zero, [0.0])

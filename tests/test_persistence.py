@@ -447,6 +447,8 @@ def calibrated(matrices):
         ("error_offset_", {"type": "float", "value": "nan"}, "error_offset_"),
         ("error_coef_", None, "error_coef_"),
         ("n_calibration_", None, "error_coef_"),
+        ("refine_route_", _tuple(8, 10**6), "refine_route_"),
+        ("refine_route_", {"type": "list", "items": [8, 1]}, "refine_route_"),
     ],
 )
 def test_inconsistent_fitted_state_is_refused(calibrated, path, attr, value, match):
@@ -461,6 +463,46 @@ def test_inconsistent_fitted_state_is_refused(calibrated, path, attr, value, mat
 
     _craft(path, edit)
     with pytest.raises(ValueError, match=match):
+        svlearn.load(path)
+
+
+def test_file_without_the_refinement_route_loads_with_the_legacy_route(
+    calibrated, matrices, path
+):
+    from svlearn._tiers import LEGACY_REFINE, refined_spectra
+
+    svlearn.save(calibrated, path)
+
+    def edit(spec, arrays):
+        del spec["root"]["state"]["refine_route_"]
+
+    _craft(path, edit)
+    loaded = svlearn.load(path)
+    assert not hasattr(loaded, "refine_route_")
+    first = loaded._predict_all(matrices[:20]).pred
+    pred, _ = loaded._refine(matrices[:20], first)
+    shape = loaded.matrix_shape_
+    expected = refined_spectra(
+        matrices[:20], shape, loaded.refine_template_, LEGACY_REFINE
+    )
+    np.testing.assert_array_equal(pred, expected.pred)
+
+
+def test_refinement_route_without_the_tier_is_refused(calibrated, path):
+    svlearn.save(calibrated, path)
+
+    def edit(spec, arrays):
+        state = spec["root"]["state"]
+        for name in (
+            "refine_template_",
+            "refine_error_coef_",
+            "refine_error_offset_",
+            "refine_feature_range_",
+        ):
+            del state[name]
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match="refine_route_"):
         svlearn.load(path)
 
 

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from svlearn import SingularValueRegressor, singular_values
 from svlearn._calibration import certified_nmse
-from svlearn._tiers import EXACT, FIRST, REFINED, refined_spectra, tiered
+from svlearn._tiers import (
+    EXACT,
+    FIRST,
+    LEGACY_REFINE,
+    REFINE,
+    REFINED,
+    refined_spectra,
+    tiered,
+)
 from svlearn.metrics import nmse_per_matrix
 
 SHAPE = (12, 12)
@@ -148,7 +156,39 @@ def test_a_model_without_the_refinement_tier_goes_exact(guarded):
     for name in ("refine_template_", "refine_error_coef_", "refine_error_offset_"):
         delattr(reg, name)
     delattr(reg, "refine_feature_range_")
+    delattr(reg, "refine_route_")
     X = _smooth(30, np.random.default_rng(4))
     out = reg._predict_guarded(X)
     np.testing.assert_array_equal(out.tier, EXACT)
     np.testing.assert_allclose(out.pred, singular_values(X), rtol=1e-12)
+
+
+def test_refinement_tier_runs_the_route_it_was_calibrated_with(guarded):
+    X = _smooth(40, np.random.default_rng(5))
+    first = guarded._predict_all(X).pred
+    assert guarded.refine_route_ == REFINE
+    template = guarded.refine_template_
+    pred, _ = guarded._refine(X, first)
+    expected = refined_spectra(X, SHAPE, template, REFINE).pred
+    np.testing.assert_array_equal(pred, expected)
+    # A model calibrated before the route was stored keeps the legacy one.
+    legacy = copy.deepcopy(guarded)
+    del legacy.refine_route_
+    pred, _ = legacy._refine(X, first)
+    expected = refined_spectra(X, SHAPE, template, LEGACY_REFINE).pred
+    np.testing.assert_array_equal(pred, expected)
+    assert LEGACY_REFINE != REFINE
+
+
+def test_refined_features_use_the_exact_fourth_moment():
+    # The refinement's error features hold |sum(p**4) - sum(s**4)| of its
+    # spectrum p, with sum(s**4) the exact fourth moment of the matrix.
+    rng = np.random.default_rng(6)
+    X = _smooth(30, rng)
+    out = refined_spectra(X, SHAPE, np.full(4, 0.5))
+    S = singular_values(X, matrix_shape=SHAPE)
+    energy = (S**2).sum(axis=1)
+    moment4 = (S**4).sum(axis=1) / energy**2
+    unit4 = (out.pred**4).sum(axis=1) / out.energy**2
+    violation = np.exp(out.features[:, 3]) - 1e-9
+    np.testing.assert_allclose(violation, np.abs(unit4 - moment4), atol=1e-6)
