@@ -173,7 +173,7 @@ class EndsPlan:
     def _top(self, G, inv, unit):
         """Ritz values, leftover energy and last gain of the top iteration.
 
-        All three of ``G * inv``, the normalised Gram matrices.
+        All three for the normalised Gram matrices ``G * inv``.
         """
         V = self.start
         P = _shared_product(G, V)  # V0 G
