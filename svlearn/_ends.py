@@ -13,7 +13,9 @@ exactly, and the Gram matrix ``sum(sigma**4)``.
 
 :func:`bottom_end` (torch) and :func:`bottom_end_numpy` compute the same
 quantities; :class:`EndsHead` is the network that joins the two ends and
-shapes the middle.
+shapes the middle. This is the torch form, which training and accelerators
+run; predict on the CPU runs its numpy form, :mod:`svlearn._ends_numpy`.
+The settings both forms share live in :mod:`svlearn._numerics`.
 """
 
 import functools

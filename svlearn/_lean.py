@@ -12,6 +12,10 @@ in float32 on matrices scaled to a power-of-two peak; energies, the Ritz
 problem and the network in float64; matrices whose leftover energy float32
 cannot resolve are redone in float64, as in the torch form. The shared
 constants come from :mod:`svlearn._numerics`.
+
+:func:`ritz_plan` also returns the "ends" head's CPU form,
+:class:`svlearn._ends_numpy.EndsPlan`, which reads its network with
+:func:`network`.
 """
 
 import weakref
