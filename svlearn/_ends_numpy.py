@@ -16,17 +16,22 @@ formed once per matrix:
   (``V <- orth(V G)`` is ``V <- orth(W A)`` with ``W = V A^T``), with the
   Ritz problem ``V G V^T``; in float64 throughout, so no matrix needs the
   torch form's float32 pass and its float64 redo;
-* the bottom end is the same inverse iteration, by two triangular solves
-  with the Cholesky factor of the shifted ``G`` per step, and Rayleigh-Ritz
-  on ``A`` itself (whose small values keep their digits).
+* the bottom end is the same inverse iteration, each step a product with
+  the inverse of the shifted ``G`` (formed once from its Cholesky factor,
+  where the torch form solves with the factor at every step), and
+  Rayleigh-Ritz on ``A`` itself (whose small values keep their digits).
 
-The small factorisations (Cholesky, QR, triangular solves, symmetric
+The small factorisations (Cholesky and the inverse from it, QR, symmetric
 eigenvalues) run through torch's batched LAPACK calls, on numpy memory, which
-cost less per matrix than numpy's; products and everything else are numpy.
+cost less per matrix than numpy's (numpy's QR and ``eigvalsh`` on stacks of
+32 x 8 and 8 x 8 blocks take about twice as long); products and everything
+else are numpy.
 Every computation is per matrix, so a row's result does not depend on its
 batch. The bases differ from the torch form's Gram-Schmidt ones by signs and
 rounding, to which the Ritz values are blind.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -142,16 +147,17 @@ class EndsPlan:
         inv = 1.0 / np.where(energy > 0, energy, 1.0)
         top, rest, gain = self._top(G, inv, unit)
         quartic = np.einsum("bij,bij->b", G, G) * inv**2
-        # The shifted Gram matrix, factorised; rows that fail get a larger
-        # shift (zero matrices too: the retry shift alone is positive).
-        shifted = G.copy()
-        diagonal = shifted.reshape(b, n * n)[:, :: n + 1]
-        diagonal += (ENDS_SHIFT * energy)[:, None]  # a view: in place
-        L, info = torch.linalg.cholesky_ex(torch.from_numpy(shifted))
+        # The shifted Gram matrix (G, shifted in place), factorised; rows
+        # that fail get a larger shift (zero matrices too: the retry shift
+        # alone is positive).
+        shift = ENDS_SHIFT * energy
+        diagonal = G.reshape(b, n * n)[:, :: n + 1]  # a view
+        diagonal += shift[:, None]
+        L, info = torch.linalg.cholesky_ex(torch.from_numpy(G))
         failed = (info > 0).numpy()
         if failed.any():
             extra = ENDS_RETRY_SHIFT * energy[failed] + ENDS_RETRY_SHIFT
-            retry = G[failed] + extra[:, None, None] * np.eye(n)
+            retry = G[failed] + (extra - shift[failed])[:, None, None] * np.eye(n)
             L[torch.from_numpy(failed)] = torch.linalg.cholesky_ex(
                 torch.from_numpy(retry)
             )[0]
@@ -311,23 +317,17 @@ class EndsPlan:
         return out / np.maximum(total, _TINY)
 
 
-class EndsArrays:
-    """What :meth:`EndsPlan.numerics` gives one batch (float64 arrays)."""
+class EndsArrays(NamedTuple):
+    """What :meth:`EndsPlan.numerics` gives one batch: float64, unit energy."""
 
-    __slots__ = (
-        "top",
-        "bottom",
-        "rest",
-        "gain",
-        "log_det",
-        "quartic",
-        "pivots",
-        "energy",
-    )
-
-    def __init__(self, **fields):
-        for name, value in fields.items():
-            setattr(self, name, value)
+    top: np.ndarray  # (b, k_top) Ritz values of the top end, descending
+    bottom: np.ndarray  # (b, k_bottom) of the bottom end, descending
+    rest: np.ndarray  # (b,) energy outside the top values
+    gain: np.ndarray  # (b,) energy the top iteration's last step added
+    log_det: np.ndarray  # (b,) sum(log(sigma**2 + ENDS_SHIFT))
+    quartic: np.ndarray  # (b,) sum(sigma**4)
+    pivots: np.ndarray  # (b, n) the Cholesky factor's diagonal, descending
+    energy: np.ndarray  # (b,) the matrices' own ||A||_F**2
 
 
 def _scaled_rows(X):
