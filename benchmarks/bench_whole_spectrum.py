@@ -21,13 +21,17 @@ the other 10,000 (and, trained on the first 40,000 in file order, on the last
   with s_hat_min < 1e-5 s_hat_1;
 * the NMSE, and the throughput of ``predict`` against numpy's batched SVD
   (``np.linalg.svd(A, compute_uv=False)`` on the same float32 batch of
-  10,000), timed in interleaved rounds in one process.
+  10,000), timed in interleaved rounds in one process. On the CPU,
+  ``predict`` runs the "ritz" and "ends" heads' numpy forms; the "ends"
+  configurations' torch form (the route of accelerators) is timed beside
+  them, as ``<name>_torch_form`` in ``seconds_per_batch``.
 
 Beside the learned configurations, one exact reference that needs no
 training: the eigenvalues of the float64 Gram matrix ``A^T A`` (LAPACK
 ``syevd``, one matrix at a time), accurate to about ``1e-8 sigma_1``.
 
-Run from the repository root (about 15 minutes on 2 cores)::
+Run from the repository root (about 15 minutes on 2 cores with
+``--no-class-shift``)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_whole_spectrum.py \
         --data-dir ../shared/data
@@ -43,6 +47,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -52,6 +57,7 @@ sys.path.insert(0, str(HERE))
 from _format import markdown, pct, target_table  # noqa: E402
 from _meta import load_record, run_metadata  # noqa: E402
 
+import svlearn._regressor  # noqa: E402
 from svlearn import SingularValueRegressor  # noqa: E402
 from svlearn._rank import estimate_rank  # noqa: E402
 from svlearn._spectral import (  # noqa: E402
@@ -67,11 +73,13 @@ SHAPE = (32, 32)
 CANDIDATES = {
     "ritz": {},
     "ends": {"head": "ends", "loss": "log"},
+    "ends_6": {"head": "ends", "loss": "log", "n_components": 6},
     "ends_8": {"head": "ends", "loss": "log", "n_components": 8},
 }
 LABELS = {
     "ritz": 'default ("ritz", 4 vectors, 1 step)',
     "ends": '"ends", 4 + 4 vectors, loss "log"',
+    "ends_6": '"ends", 6 + 6 vectors, loss "log"',
     "ends_8": '"ends", 8 + 8 vectors, loss "log"',
     "gram_eigvalsh": "exact: eigenvalues of the float64 Gram matrix",
 }
@@ -179,6 +187,12 @@ def load_data(data_dir, n_train, n_test):
     }
 
 
+def _torch_form_predict(reg, X):
+    """``reg.predict(X)`` by the torch module, as on an accelerator."""
+    with mock.patch.object(svlearn._regressor, "ritz_plan", lambda module: None):
+        return reg.predict(X)
+
+
 def run(args, sizes):
     splits = load_data(args.data_dir, sizes["n_train"], sizes["n_test"])
     if args.no_class_shift:
@@ -212,6 +226,11 @@ def run(args, sizes):
     routes = {
         "numpy": lambda: np.linalg.svd(batch.reshape(-1, *SHAPE), compute_uv=False),
         **{name: (lambda reg=reg: reg.predict(batch)) for name, reg in models.items()},
+        **{
+            f"{name}_torch_form": (lambda reg=reg: _torch_form_predict(reg, batch))
+            for name, reg in models.items()
+            if reg.head == "ends"
+        },
         "gram_eigvalsh": lambda: gram_eigvalsh(batch),
     }
     times = interleaved_times(routes, repeat=sizes["repeat"])

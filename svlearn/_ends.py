@@ -13,7 +13,9 @@ exactly, and the Gram matrix ``sum(sigma**4)``.
 
 :func:`bottom_end` (torch) and :func:`bottom_end_numpy` compute the same
 quantities; :class:`EndsHead` is the network that joins the two ends and
-shapes the middle.
+shapes the middle. This is the torch form, which training and accelerators
+run; predict on the CPU runs its numpy form, :mod:`svlearn._ends_numpy`.
+The settings both forms share live in :mod:`svlearn._numerics`.
 """
 
 import functools
@@ -24,29 +26,36 @@ import torch
 from torch import nn
 
 from ._linalg import leading_values_and_rest, orthonormalize_rows
-from ._numerics import CORRECTION_CLAMP
+from ._numerics import (
+    CORRECTION_CLAMP,
+    ENDS_FLOOR,
+    ENDS_LOG_SCALE,
+    ENDS_RETRY_SHIFT,
+    ENDS_SHIFT,
+    INVERSE_STEPS,
+)
 
-# Shift of the Gram matrix, relative to its trace (``||A||_F**2``): above the
-# float64 backward error of its Cholesky factor (about ``n eps``), so that the
-# factorisation succeeds on every matrix, rank-deficient ones included. It
-# sets the resolution of the small end: singular values below about
-# ``sqrt(SHIFT) ||A||_F`` come out as zero.
-SHIFT = 1e-14
-# Shift used for the rows whose Cholesky factorisation still fails (rounding
-# of nearly singular Gram matrices of larger sizes).
-_RETRY_SHIFT = 1e-10
-# Inverse iteration steps of the "ends" head: after three, the smallest of
-# four values of a CIFAR matrix is within about 1e-7 and the fourth within
-# about 1 %.
-INVERSE_STEPS = 3
-# Smallest normalised value the network's logarithms see; the resolution of
-# the shift.
-FLOOR = 1e-9
+__all__ = [
+    "FLOOR",
+    "INVERSE_STEPS",
+    "SHIFT",
+    "EndsHead",
+    "EndsNumerics",
+    "LogSpectrumLoss",
+    "bottom_end",
+    "bottom_end_numpy",
+    "bottom_start",
+    "ends_numerics",
+]
+
+# The numerics' settings, shared with the numpy form (svlearn._ends_numpy).
+SHIFT = ENDS_SHIFT
+_RETRY_SHIFT = ENDS_RETRY_SHIFT
+FLOOR = ENDS_FLOOR
+_LOG_SCALE = ENDS_LOG_SCALE
 # The whole-spectrum metrics' floor, relative to the largest value: the
 # training loss compares logarithms above it.
 FLOOR_RELATIVE = 1e-6
-# Logarithms enter the network divided by this, to be of order one.
-_LOG_SCALE = 10.0
 
 
 @functools.lru_cache(maxsize=32)

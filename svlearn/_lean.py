@@ -12,6 +12,10 @@ in float32 on matrices scaled to a power-of-two peak; energies, the Ritz
 problem and the network in float64; matrices whose leftover energy float32
 cannot resolve are redone in float64, as in the torch form. The shared
 constants come from :mod:`svlearn._numerics`.
+
+:func:`ritz_plan` also returns the "ends" head's CPU form,
+:class:`svlearn._ends_numpy.EndsPlan`, which reads its network with
+:func:`network`.
 """
 
 import weakref
@@ -52,27 +56,41 @@ def ritz_plan(module):
 
     Returns
     -------
-    plan : RitzPlan or None
-        None unless the module has the "ritz" head, its weights are on the
-        CPU and its network is made of layers that :class:`RitzPlan` knows.
+    plan : RitzPlan, EndsPlan or None
+        A :class:`RitzPlan` for the "ritz" head, an
+        :class:`~svlearn._ends_numpy.EndsPlan` for the "ends" head; None for
+        other heads, weights off the CPU, or a network with layers that the
+        plans do not know.
     """
     cached = _PLANS.get(module)
     if cached is not None and cached[0].is_current():
         return cached[1]
     stamp = _Stamp(module)
-    plan = RitzPlan(module) if _supported(module) else None
+    plan = None
+    if _supported(module):
+        if module.head == "ritz":
+            plan = RitzPlan(module)
+        else:
+            from ._ends_numpy import EndsPlan
+
+            plan = EndsPlan(module, network(_layers(module)))
     _PLANS[module] = (stamp, plan)
     return plan
 
 
 def _layers(module):
-    return [] if module.mlp is None else list(module.mlp)
+    mlp = module.ends.mlp if module.head == "ends" else module.mlp
+    return [] if mlp is None else list(mlp)
 
 
 def _supported(module):
     from torch import nn
 
-    if getattr(module, "head", None) != "ritz" or module.template.device.type != "cpu":
+    head = getattr(module, "head", None)
+    if head not in ("ritz", "ends"):
+        return False
+    tensors = (*module.parameters(), *module.buffers())
+    if any(tensor.device.type != "cpu" for tensor in tensors):
         return False
     known = (
         nn.Linear,
@@ -121,6 +139,37 @@ def _activation(layer):
     return _NUMPY_ACTIVATIONS.get(type(layer).__name__)  # dropout: identity
 
 
+def network(layers):
+    """A torch network as float64 ``[weight^T, bias, activations]`` per layer.
+
+    Each linear layer's product is followed by its activations; dropout is
+    the identity here.
+
+    Parameters
+    ----------
+    layers : list of torch.nn.Module
+        Linear, activation and dropout layers, in order.
+
+    Returns
+    -------
+    list of [ndarray, ndarray, list of callable]
+    """
+    import torch
+    from torch import nn
+
+    def array(tensor):
+        return tensor.detach().to(torch.float64).numpy().copy()
+
+    out = []
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            weight_t = np.ascontiguousarray(array(layer.weight).T)
+            out.append([weight_t, array(layer.bias), []])
+        elif (func := _activation(layer)) is not None:
+            out[-1][2].append(func)
+    return out
+
+
 class RitzPlan:
     """A fitted "ritz" head as float64 numpy arrays; build it with :func:`ritz_plan`.
 
@@ -132,7 +181,6 @@ class RitzPlan:
 
     def __init__(self, module):
         import torch
-        from torch import nn
 
         def array(tensor):
             return tensor.detach().to(torch.float64).numpy().copy()
@@ -152,15 +200,7 @@ class RitzPlan:
         # The torch head's start block (cached there), read once in float64.
         start = start_vectors(min(m, n), max(k, 1), torch.float64, None)
         self.start_t = np.ascontiguousarray(start.numpy()[:k].T)  # (q, k)
-        # The network as (weight^T, bias) products, each followed by its
-        # activations; dropout is the identity here.
-        self.layers = []
-        for layer in _layers(module):
-            if isinstance(layer, nn.Linear):
-                weight_t = np.ascontiguousarray(array(layer.weight).T)
-                self.layers.append([weight_t, array(layer.bias), []])
-            elif (func := _activation(layer)) is not None:
-                self.layers[-1][2].append(func)
+        self.layers = network(_layers(module))
 
     def spectra(self, X):
         """Spectra of flat matrices with the iteration's certificate.

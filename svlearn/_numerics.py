@@ -12,7 +12,12 @@ import numpy as np
 __all__ = [
     "ACTIVATIONS",
     "CORRECTION_CLAMP",
+    "ENDS_FLOOR",
+    "ENDS_LOG_SCALE",
+    "ENDS_RETRY_SHIFT",
+    "ENDS_SHIFT",
     "FLOAT64_MAX_ENTRIES",
+    "INVERSE_STEPS",
     "PAD_ROWS",
     "PREDICT_CHUNK",
     "THIN_REST",
@@ -43,6 +48,25 @@ FLOAT64_MAX_ENTRIES = 256
 # The "ritz" head's log-correction is clamped to +-30 before exp, which keeps
 # the corrected spectrum positive and finite in float32.
 CORRECTION_CLAMP = 30.0
+
+# The "ends" head (svlearn._ends, and its numpy form svlearn._ends_numpy).
+# Shift of the Gram matrix, relative to its trace (``||A||_F**2``): above the
+# float64 backward error of its Cholesky factor (about ``n eps``), so that the
+# factorisation succeeds on every matrix, rank-deficient ones included. It
+# sets the resolution of the small end: singular values below about
+# ``sqrt(ENDS_SHIFT) ||A||_F`` come out as zero.
+ENDS_SHIFT = 1e-14
+# Shift used for the rows whose Cholesky factorisation still fails (rounding
+# of nearly singular Gram matrices of larger sizes).
+ENDS_RETRY_SHIFT = 1e-10
+# Inverse iteration steps: after three, the smallest of four values of a CIFAR
+# matrix is within about 1e-7 and the fourth within about 1 %.
+INVERSE_STEPS = 3
+# Smallest normalised value the network's logarithms see; the resolution of
+# the shift.
+ENDS_FLOOR = 1e-9
+# Logarithms enter the network divided by this, to be of order one.
+ENDS_LOG_SCALE = 10.0
 
 
 def orthogonality_floor(eps):

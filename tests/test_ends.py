@@ -194,3 +194,140 @@ def test_ends_regressor_survives_save_and_load(tmp_path):
     path = tmp_path / "ends.svlearn"
     save(reg, path)
     np.testing.assert_array_equal(load(path).predict(X[:10]), reg.predict(X[:10]))
+
+
+# The CPU route: predict runs the numpy form (svlearn._ends_numpy.EndsPlan).
+
+
+def _image_like(n, shape, seed):
+    """float32 matrices with image-like spectra: 2-D random walks plus noise.
+
+    Their singular values fall by orders of magnitude, as those of natural
+    images do; one in ten is of rank 3 (rank-deficient for every shape here).
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, *shape)).cumsum(1).cumsum(2)
+    X += 1e-3 * X.std() * rng.standard_normal(X.shape)
+    m, k = shape
+    r = min(3, m, k)
+    low = rng.standard_normal((n // 10, m, r)) @ rng.standard_normal((n // 10, r, k))
+    X[: n // 10] = low
+    return X.reshape(n, -1).astype(np.float32)
+
+
+ROUTE_SHAPES = [(16, 16), (6, 10), (10, 6), (1, 5)]
+
+
+@pytest.fixture(scope="module")
+def ends_models():
+    out = {}
+    for shape in ROUTE_SHAPES:
+        X = _image_like(300, shape, seed=0)
+        params = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+        reg = SingularValueRegressor(
+            head="ends",
+            loss="log",
+            matrix_shape=shape,
+            calibration_fraction=0,
+            **params,
+        )
+        out[shape] = reg.fit(X)
+    return out
+
+
+def _torch_form(model, X, monkeypatch):
+    """``predict`` by the torch module: the route of accelerators."""
+    import svlearn._regressor
+
+    with monkeypatch.context() as patch:
+        patch.setattr(svlearn._regressor, "ritz_plan", lambda module: None)
+        return model.predict(X)
+
+
+def test_cpu_predict_runs_the_numpy_form(ends_models, monkeypatch):
+    from svlearn._ends_numpy import EndsPlan
+    from svlearn._lean import ritz_plan
+
+    model = ends_models[16, 16]
+    module = model.net_.module_
+    assert isinstance(ritz_plan(module), EndsPlan)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the torch module ran")
+
+    monkeypatch.setattr(module, "spectra", refuse)
+    assert model.predict(_image_like(20, (16, 16), seed=1)).shape == (20, 16)
+
+
+@pytest.mark.parametrize("shape", ROUTE_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e-30, 1.0, 1e30])
+def test_numpy_form_agrees_with_torch_form(
+    ends_models, shape, dtype, scale, monkeypatch
+):
+    # The torch form runs its top end and its network in float32 on float32
+    # rows: the two agree to about float32 rounding. Values within rounding
+    # of zero (below sqrt(SHIFT) of the norm: the rank-deficient matrices'
+    # zeros) agree in absolute terms only.
+    model = ends_models[shape]
+    X = (_image_like(200, shape, seed=2).astype(np.float64) * scale).astype(dtype)
+    ours, theirs = model.predict(X), _torch_form(model, X, monkeypatch)
+    assert ours.shape == theirs.shape == (200, min(shape))
+    deviation = np.linalg.norm(ours - theirs, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert deviation.max() <= 1e-6
+    relative = np.abs(ours - theirs) / np.maximum(theirs, 1e-4 * theirs[:, :1])
+    assert np.median(relative) <= 1e-6
+    assert relative.max() <= 1e-3
+
+
+@pytest.mark.parametrize("shape", ROUTE_SHAPES)
+def test_numpy_form_rows_do_not_depend_on_their_batch(ends_models, shape):
+    model = ends_models[shape]
+    X = _image_like(1500, shape, seed=3)
+    full = model.predict(X)
+    for start, stop in [(0, 1), (7, 10), (0, 100), (1000, 1500)]:
+        np.testing.assert_array_equal(model.predict(X[start:stop]), full[start:stop])
+    rows = np.vstack([model.predict(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_array_equal(rows, full[:10])
+
+
+@pytest.mark.parametrize("shape", ROUTE_SHAPES)
+def test_numpy_form_bounds_hold_and_hold_the_prediction(ends_models, shape):
+    model = ends_models[shape]
+    X = _image_like(200, shape, seed=4)
+    out = model._predict_all(X)
+    S = singular_values(X, matrix_shape=shape)
+    slack = 1e-6 * S[:, :1]
+    assert np.all(out.lower <= out.pred) and np.all(out.pred <= out.upper)
+    assert np.all(out.lower <= S + slack) and np.all(S <= out.upper + slack)
+
+
+def test_numpy_form_is_exact_under_powers_of_two_and_negation(ends_models):
+    model = ends_models[16, 16]
+    X = _image_like(50, (16, 16), seed=5)
+    pred = model.predict(X)
+    np.testing.assert_array_equal(
+        model.predict(X * np.float32(2.0**-60)), pred * 2.0**-60
+    )
+    np.testing.assert_array_equal(model.predict(-X), pred)
+
+
+def test_numpy_form_pins_the_small_end(ends_models):
+    model = ends_models[16, 16]
+    X = _image_like(100, (16, 16), seed=6)
+    X[0] = 0.0
+    pred, S = model.predict(X), singular_values(X, matrix_shape=(16, 16))
+    np.testing.assert_array_equal(pred[0], 0.0)
+    # Rank 3: shown as rank-deficient. Full rank: sigma_min to within 5 %
+    # (four vectors, three inverse steps).
+    assert np.all(pred[1:10, -1] < 1e-5 * pred[1:10, 0])
+    np.testing.assert_allclose(pred[10:, -1], S[10:, -1], rtol=0.05)
+    np.testing.assert_allclose((pred**2).sum(1), (S**2).sum(1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_numpy_form_rejects_non_finite_input_naming_X(ends_models, value):
+    X = _image_like(5, (16, 16), seed=7)
+    X[2, 3] = value
+    with pytest.raises(ValueError, match="X"):
+        ends_models[16, 16].predict(X)
