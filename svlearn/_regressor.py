@@ -616,9 +616,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         refined, and those still above it recomputed exactly. Each prediction
         lies inside its certified interval (see :meth:`predict_interval`), so
         a matrix of rank at most ``n_components`` comes out exact. The route
-        depends on the device only, never on the batch: on the CPU a "ritz"
-        head runs its numpy form, everything else the torch module, and a
-        matrix gets the same answer in every batch.
+        depends on the device only, never on the batch: on the CPU the "ritz"
+        and "ends" heads run their numpy forms, everything else the torch
+        module, and a matrix gets the same answer in every batch.
 
         Parameters
         ----------

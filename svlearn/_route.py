@@ -5,7 +5,8 @@
 :func:`predict_spectra` runs a fitted :class:`~svlearn._mlp.SpectrumMLP` on
 validated flat matrices in chunks of ``PREDICT_CHUNK`` rows. The route depends
 on the device only, never on the batch: on the CPU a module with a numpy form
-(:func:`svlearn._lean.ritz_plan`) runs it, everything else the torch module
+(the "ritz" and "ends" heads: :func:`svlearn._lean.ritz_plan`) runs it,
+everything else the torch module
 (:func:`svlearn._mlp.equivariant_spectra`). Each chunk's
 :class:`~svlearn._mlp.BlockSpectra` becomes a :class:`Prediction`: the spectra
 clamped into their certified intervals (:mod:`svlearn._bounds`), the bounds,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from svlearn import SingularValueRegressor, singular_values
 
-HEADS = ["ritz", "subspace", "frobenius", "raw"]
+HEADS = ["ritz", "ends", "subspace", "frobenius", "raw"]
 PROPERTY = settings(
     max_examples=40,
     deadline=None,
