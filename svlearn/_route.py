@@ -40,9 +40,7 @@ class Prediction(NamedTuple):
     upper: np.ndarray | None
 
 
-def predict_spectra(
-    module, X, *, matrix_shape, n_values, scale, with_features=False
-):
+def predict_spectra(module, X, *, matrix_shape, n_values, scale, with_features=False):
     """Spectra of validated flat ``X`` in chunks, with their certificates.
 
     Parameters
