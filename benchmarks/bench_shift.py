@@ -62,7 +62,7 @@ sys.path.insert(0, str(HERE))
 from _format import markdown, pct, target_table  # noqa: E402
 from _meta import load_record, run_metadata  # noqa: E402
 
-from svlearn import SingularValueRegressor  # noqa: E402
+from svlearn import SingularValueRegressor, _trust  # noqa: E402
 from svlearn._calibration import certified_nmse  # noqa: E402
 from svlearn._mlp import tail_template  # noqa: E402
 from svlearn._tiers import EXACT, FIRST, REFINED, refined_spectra  # noqa: E402
@@ -291,7 +291,7 @@ def evaluate(reg, X, repeat):
     nmse = nmse_per_matrix(S, pred)
     guarded = _with_max_error(reg, MAX_ERROR)
     # The guarded predict's spectra, estimates and the tier of each row.
-    tiers = guarded._predict_guarded(guarded._validate_new_X(X, check_finite=False))
+    tiers = _trust.guarded(guarded, guarded._validate_new_X(X, check_finite=False))
     nmse_g = nmse_per_matrix(S, tiers.pred)
     lower, upper = reg.predict_interval(X, certified=True)
     low, high = reg.predict_interval(X)

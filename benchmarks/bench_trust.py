@@ -60,7 +60,7 @@ import bench_shift  # noqa: E402
 from _format import markdown, pct  # noqa: E402
 from _meta import load_record, run_metadata  # noqa: E402
 
-from svlearn import SingularValueRegressor  # noqa: E402
+from svlearn import SingularValueRegressor, _trust  # noqa: E402
 from svlearn._calibration import (  # noqa: E402
     certified_nmse,
     estimate_error,
@@ -99,7 +99,7 @@ def collect(reg, X):
     """Everything the rules below need, for matrices ``X``."""
     S = bench_shift.exact(X)
     out = reg._predict_all(X, with_features=True)
-    lower, upper, energy = reg._certified(X, out)
+    lower, upper, energy = _trust.certified(X, out, reg.n_outputs_)
     least, most = certified_nmse(out.pred, lower, upper, energy)
     refined = refined_spectra(X, SHAPE, reg.refine_template_, reg.refine_route_)
     r_certified = certified_nmse(refined.pred, refined.lower, refined.upper)
@@ -277,7 +277,7 @@ def with_route(reg, X, route):
 
 def tiers(reg, X):
     """Shares refined, exact and slipping under ``reg``'s guarded predict."""
-    out = reg._predict_guarded(reg._validate_new_X(X, check_finite=False))
+    out = _trust.guarded(reg, reg._validate_new_X(X, check_finite=False))
     nmse = nmse_per_matrix(bench_shift.exact(X), out.pred)
     return {
         "refined": float(np.mean(out.tier == REFINED)),

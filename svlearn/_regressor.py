@@ -11,7 +11,6 @@ contract, ``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
 
 import warnings
 from numbers import Real
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -19,15 +18,13 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _calibration, _tiers, _training
+from . import _calibration, _training, _trust
 from ._base import BaseSpectrumRegressor
 from ._linalg import frobenius_norms, singular_values
-from ._mlp import tail_template
 from ._numerics import ACTIVATIONS, safe_divisor
 from ._recording import record_prediction_input
 from ._route import predict_spectra
 from ._validation import NON_NEGATIVE_INT, POSITIVE_INT, check_targets
-from .metrics import nmse_per_matrix
 
 
 class SingularValueRegressor(BaseSpectrumRegressor):
@@ -550,60 +547,12 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         return self._calibrate(X, y)
 
     def _calibrate(self, X, y):
-        needed = _calibration.min_calibration(self.coverage)
-        if len(X) < needed:
-            raise ValueError(
-                f"Calibrating error estimates at coverage={self.coverage} needs "
-                f"at least {needed} held-out matrices, got {len(X)}; pass more "
-                "matrices or lower coverage."
-            )
-        out = self._predict_all(X, with_features=True)
-        lower, upper, _ = self._certified(X, out)
-        coef, offset = _calibration.fit_error_model(
-            out.features, nmse_per_matrix(y, out.pred), self.coverage
-        )
-        multipliers = _calibration.fit_interval_model(
-            out.pred, y, lower, upper, self.coverage
-        )
-        # The refinement tier of max_error: its tail is the mean tail of these
-        # exact spectra, its estimate calibrated like the first one.
-        route = _tiers.REFINE
-        template = tail_template(y, _tiers.refine_components(self.n_outputs_, route))
-        refined = _tiers.refined_spectra(X, self.matrix_shape_, template, route)
-        refine_coef, refine_offset = _calibration.fit_error_model(
-            refined.features, nmse_per_matrix(y, refined.pred), self.coverage
-        )
-        self.error_coef_ = coef
-        self.error_offset_ = offset
-        self.n_calibration_ = len(X)
-        self.error_feature_range_ = _calibration.feature_range(out.features)
-        self.refine_feature_range_ = _calibration.feature_range(refined.features)
-        self.interval_multipliers_ = multipliers
-        self.refine_template_ = template
-        self.refine_error_coef_ = refine_coef
-        self.refine_error_offset_ = refine_offset
-        self.refine_route_ = route
+        vars(self).update(_trust.calibration(self, X, y))
         return self
 
     def _forget_calibration(self):
-        for name in CALIBRATED:
+        for name in _trust.CALIBRATED:
             self.__dict__.pop(name, None)
-
-    def _certified(self, X, out):
-        """Certified bounds of ``_predict_all``'s output, and the energies.
-
-        The energies are None where the prediction has the matrix's energy.
-
-        The raw head has no iteration: its bounds are the ones every matrix
-        obeys, ``0 <= sigma_i <= ||A||_F / sqrt(i)``.
-        """
-        if out.lower is not None:
-            # The prediction has the matrix's energy: certified_nmse takes it.
-            return out.lower, out.upper, None
-        energy = frobenius_norms(X) ** 2
-        index = np.arange(1, self.n_outputs_ + 1)
-        upper = np.sqrt(energy)[:, None] / np.sqrt(index)
-        return np.zeros_like(upper), upper, energy
 
     # -- predicting ------------------------------------------------------------
     def predict(self, X, return_error=False):
@@ -657,73 +606,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             )
         if not estimate:
             return self._output(self._predict_all(X).pred)
-        guarded = self._predict_guarded(X)
+        guarded = _trust.guarded(self, X)
         pred = self._output(guarded.pred)
         return (pred, guarded.error) if return_error else pred
-
-    def _predict_guarded(self, X):
-        """Spectra, NMSE estimates and tiers of validated flat ``X``.
-
-        Each row's estimate is kept between what its certified bounds prove
-        and allow. With ``max_error`` set, rows estimated above it take the
-        refinement tier, and those still above it the exact SVD (tier numbers
-        of :mod:`svlearn._tiers`); without it every row is tier 0.
-        """
-        out = self._predict_all(X, with_features=True)
-        lower, upper, energy = self._certified(X, out)
-        error = _calibration.estimate_error(
-            out.features,
-            self.error_coef_,
-            self.error_offset_,
-            _calibration.certified_nmse(out.pred, lower, upper, energy),
-            getattr(self, "error_feature_range_", None),
-        )
-        pred = out.pred
-        if self.max_error is None:
-            return _Guarded(pred, error, np.zeros(len(pred), dtype=np.int64))
-        first = pred.copy()
-        tiers = []
-        # A model file saved before the refinement tier existed goes exact.
-        if hasattr(self, "refine_error_coef_"):
-            tiers.append(
-                (_tiers.REFINED, lambda rows: self._refine(X[rows], first[rows]))
-            )
-        tiers.append((_tiers.EXACT, lambda rows: self._exact(X[rows])))
-        return _Guarded(*_tiers.tiered(pred, error, self.max_error, tiers))
-
-    def _refine(self, X, first):
-        """The refinement tier's spectra of flat ``X`` and their estimates.
-
-        ``first`` holds the first tier's spectra of the same matrices. Where
-        the two disagree by more than the refined estimate, at least one of
-        them is wrong and the calibrated estimate, which cannot tell which,
-        is not trusted: the estimate is at least their NMSE to each other,
-        unless the certified bounds allow less.
-        """
-        # Models calibrated before the route was stored used the legacy one.
-        route = getattr(self, "refine_route_", _tiers.LEGACY_REFINE)
-        refined = _tiers.refined_spectra(
-            X, self.matrix_shape_, self.refine_template_, route
-        )
-        certified = _calibration.certified_nmse(
-            refined.pred, refined.lower, refined.upper
-        )
-        error = _calibration.estimate_error(
-            refined.features,
-            self.refine_error_coef_,
-            self.refine_error_offset_,
-            certified,
-            self.refine_feature_range_,
-        )
-        unit = safe_divisor(refined.pred[:, :1])
-        gap = (((refined.pred - first) / unit) ** 2).sum(axis=1)
-        gap /= safe_divisor(((refined.pred / unit) ** 2).sum(axis=1))
-        # Still never above what the certified bounds allow.
-        return refined.pred, np.minimum(np.maximum(error, gap), certified[1])
-
-    def _exact(self, X):
-        """Exact spectra of flat ``X`` (LAPACK), with an estimate of 0."""
-        return singular_values(X, matrix_shape=self.matrix_shape_), np.zeros(len(X))
 
     def predict_interval(self, X, certified=False):
         """Bound each singular value of each matrix by an interval.
@@ -806,7 +691,7 @@ class SingularValueRegressor(BaseSpectrumRegressor):
                 "certified=True needs no calibration."
             )
         out = self._predict_all(X)
-        lower, upper, _ = self._certified(X, out)
+        lower, upper, _ = _trust.certified(X, out, self.n_outputs_)
         if not certified:
             lower, upper = _calibration.conformal_intervals(
                 out.pred, lower, upper, self.interval_multipliers_
@@ -871,29 +756,6 @@ class SingularValueRegressor(BaseSpectrumRegressor):
     # weights (svlearn/_regressor_format.py rebuilds the net through
     # svlearn._training.net_for_weights); the rest of the fitted state is
     # plain attributes.
-
-
-# What calibrate fits; partial_fit forgets it.
-CALIBRATED = (
-    "error_coef_",
-    "error_offset_",
-    "n_calibration_",
-    "error_feature_range_",
-    "interval_multipliers_",
-    "refine_template_",
-    "refine_error_coef_",
-    "refine_error_offset_",
-    "refine_feature_range_",
-    "refine_route_",
-)
-
-
-class _Guarded(NamedTuple):
-    """What the guarded predict returns for validated matrices."""
-
-    pred: np.ndarray  # (n, n_values) float64
-    error: np.ndarray  # (n,) estimated NMSE, 0 for exact rows
-    tier: np.ndarray  # (n,) tier numbers of svlearn._tiers
 
 
 class _FitData:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import svlearn
-from svlearn import SingularValueRegressor, singular_values
+from svlearn import SingularValueRegressor, _trust, singular_values
 from svlearn._calibration import certified_nmse, estimate_error
 from svlearn.metrics import nmse_per_matrix
 
@@ -150,5 +150,5 @@ def test_intervals_and_tiers_survive_save_and_load(fitted, tmp_path):
         ):
             np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(
-        loaded._predict_guarded(X).tier, reg._predict_guarded(X).tier
+        _trust.guarded(loaded, X).tier, _trust.guarded(reg, X).tier
     )

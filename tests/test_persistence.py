@@ -34,6 +34,7 @@ from svlearn import (
     MeanSpectrumRegressor,
     SingularValueRegressor,
     SVDLight,
+    _trust,
 )
 from svlearn._model_file import FORMAT_VERSION, write_model_file
 
@@ -480,7 +481,7 @@ def test_file_without_the_refinement_route_loads_with_the_legacy_route(
     loaded = svlearn.load(path)
     assert not hasattr(loaded, "refine_route_")
     first = loaded._predict_all(matrices[:20]).pred
-    pred, _ = loaded._refine(matrices[:20], first)
+    pred, _ = _trust.refine(loaded, matrices[:20], first)
     shape = loaded.matrix_shape_
     expected = refined_spectra(
         matrices[:20], shape, loaded.refine_template_, LEGACY_REFINE

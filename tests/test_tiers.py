@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from svlearn import SingularValueRegressor, singular_values
+from svlearn import SingularValueRegressor, _trust, singular_values
 from svlearn._calibration import certified_nmse
 from svlearn._tiers import (
     EXACT,
@@ -121,14 +121,14 @@ def test_every_tier_rows_match_its_route(guarded):
     plain, error = guarded.predict(X, return_error=True)
     threshold = float(np.quantile(error, 0.5))
     reg = copy.deepcopy(guarded).set_params(max_error=threshold)
-    out = reg._predict_guarded(X)
+    out = _trust.guarded(reg, X)
     counts = np.bincount(out.tier, minlength=3)
     assert (counts > 0).all(), counts
     first, refined, exact = (np.flatnonzero(out.tier == t) for t in (0, 1, 2))
     np.testing.assert_array_equal(out.pred[first], reg._predict_all(X).pred[first])
     np.testing.assert_array_equal(out.error[first], error[first])
     assert np.all(error[first] <= threshold)
-    pred, estimate = reg._refine(X[refined], reg._predict_all(X).pred[refined])
+    pred, estimate = _trust.refine(reg, X[refined], reg._predict_all(X).pred[refined])
     np.testing.assert_array_equal(out.pred[refined], pred)
     np.testing.assert_array_equal(out.error[refined], estimate)
     assert np.all(estimate <= threshold)
@@ -145,7 +145,7 @@ def test_refinement_tier_catches_what_the_first_tier_flags_cheaply(guarded):
     # (8 vectors) is exact and certified so.
     X = _low_rank(100, 6, np.random.default_rng(3))
     reg = copy.deepcopy(guarded).set_params(max_error=1e-6)
-    out = reg._predict_guarded(X)
+    out = _trust.guarded(reg, X)
     assert np.mean(out.tier == REFINED) >= 0.95
     S = singular_values(X)
     assert nmse_per_matrix(S, out.pred).max() <= 1e-6
@@ -158,7 +158,7 @@ def test_a_model_without_the_refinement_tier_goes_exact(guarded):
     delattr(reg, "refine_feature_range_")
     delattr(reg, "refine_route_")
     X = _smooth(30, np.random.default_rng(4))
-    out = reg._predict_guarded(X)
+    out = _trust.guarded(reg, X)
     np.testing.assert_array_equal(out.tier, EXACT)
     np.testing.assert_allclose(out.pred, singular_values(X), rtol=1e-12)
 
@@ -168,13 +168,13 @@ def test_refinement_tier_runs_the_route_it_was_calibrated_with(guarded):
     first = guarded._predict_all(X).pred
     assert guarded.refine_route_ == REFINE
     template = guarded.refine_template_
-    pred, _ = guarded._refine(X, first)
+    pred, _ = _trust.refine(guarded, X, first)
     expected = refined_spectra(X, SHAPE, template, REFINE).pred
     np.testing.assert_array_equal(pred, expected)
     # A model calibrated before the route was stored keeps the legacy one.
     legacy = copy.deepcopy(guarded)
     del legacy.refine_route_
-    pred, _ = legacy._refine(X, first)
+    pred, _ = _trust.refine(legacy, X, first)
     expected = refined_spectra(X, SHAPE, template, LEGACY_REFINE).pred
     np.testing.assert_array_equal(pred, expected)
     assert LEGACY_REFINE != REFINE
