@@ -57,7 +57,7 @@ sys.path.insert(0, str(HERE))
 from _format import markdown, pct, target_table  # noqa: E402
 from _meta import load_record, run_metadata  # noqa: E402
 
-import svlearn._regressor  # noqa: E402
+import svlearn._route  # noqa: E402
 from svlearn import SingularValueRegressor  # noqa: E402
 from svlearn._rank import estimate_rank  # noqa: E402
 from svlearn._spectral import (  # noqa: E402
@@ -189,7 +189,7 @@ def load_data(data_dir, n_train, n_test):
 
 def _torch_form_predict(reg, X):
     """``reg.predict(X)`` by the torch module, as on an accelerator."""
-    with mock.patch.object(svlearn._regressor, "ritz_plan", lambda module: None):
+    with mock.patch.object(svlearn._route, "ritz_plan", lambda module: None):
         return reg.predict(X)
 
 

@@ -237,10 +237,10 @@ def ends_models():
 
 def _torch_form(model, X, monkeypatch):
     """``predict`` by the torch module: the route of accelerators."""
-    import svlearn._regressor
+    import svlearn._route
 
     with monkeypatch.context() as patch:
-        patch.setattr(svlearn._regressor, "ritz_plan", lambda module: None)
+        patch.setattr(svlearn._route, "ritz_plan", lambda module: None)
         return model.predict(X)
 
 
