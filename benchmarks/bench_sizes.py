@@ -608,8 +608,8 @@ def tables(result):
                     f"{source['n_train']:,}",
                     pm(d["nmse_pct_mean"], d["nmse_pct_std"], ".3g"),
                     f"{d['mae_mean']:.3g}",
-                    f"{best['nmse_pct']:.3g}" if best else "none as cheap",
-                    f"k={best['k']} q={best['q']}" if best else "",
+                    f"{best['nmse_pct']:.3g}" if "k" in best else "none as cheap",
+                    f"k={best['k']} q={best['q']}" if "k" in best else "",
                 ]
             )
             if "whole_mean" not in d:
