@@ -3,10 +3,11 @@
 """SingularValueRegressor: a scikit-learn regressor that learns singular values.
 
 The public surface. It validates, then delegates: :mod:`svlearn._training`
-builds and trains the skorch net, :mod:`svlearn._mlp` runs the module's
-predict in chunks, :mod:`svlearn._calibration` fits and evaluates the error
-estimates, and :class:`~svlearn._base.BaseSpectrumRegressor` holds the input
-contract, ``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
+builds and trains the skorch net, :mod:`svlearn._route` runs the fitted
+module's predict in chunks, :mod:`svlearn._trust` calibrates and applies the
+error estimates, intervals and ``max_error``'s tiers, and
+:class:`~svlearn._base.BaseSpectrumRegressor` holds the input contract,
+``score`` and the tags shared with :class:`MeanSpectrumRegressor`.
 """
 
 import warnings
