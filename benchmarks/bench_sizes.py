@@ -58,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _format import markdown, pm  # noqa: E402
 from _meta import run_metadata  # noqa: E402
-from bench_whole_spectrum import spectrum_metrics  # noqa: E402
+from _whole import WHOLE_KEYS, whole_spectrum  # noqa: E402
 
 from svlearn import (  # noqa: E402
     MeanSpectrumRegressor,
@@ -116,28 +116,6 @@ def best_at_equal_cost(candidates, budget_us, key="nmse_pct"):
     if not affordable:
         return None
     return min(affordable, key=lambda c: (value(c), c["us_per_matrix"]))
-
-
-# The whole-spectrum quantities of each entry (bench_whole_spectrum's, less
-# the per-index lists), and the mean over seeds of the default's.
-WHOLE_KEYS = (
-    "worst_median",
-    "worst_median_index",
-    "worst_p90",
-    "sigma_min_median",
-    "condition_within_5pct",
-    "nuclear_norm_median",
-    "numerical_rank_within_1",
-    "energy_rank_within_1",
-)
-
-
-def whole_spectrum(S, P):
-    """The scalar whole-spectrum quantities of predictions ``P`` of ``S``."""
-    full = spectrum_metrics(S, P)
-    for name in ("numerical_rank", "energy_rank"):
-        full[f"{name}_within_1"] = full[name]["within_1"]
-    return {key: full[key] for key in WHOLE_KEYS}
 
 
 def mean_std(values):

@@ -161,12 +161,14 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
     def _ritz_predict(self, X, k):
         """Leading values by the iteration, the template at the leftover energy.
 
-        The "ritz" head of the learned model without its network, run by the
-        same chunked, scale-safe predict code.
+        The "ritz" head of the learned model without its network, run by its
+        numpy form (:mod:`svlearn._lean`), the CPU route of the learned
+        model: the two cost the same per matrix but for the network.
         """
         import torch
 
-        from ._mlp import SpectrumMLP, equivariant_spectra
+        from ._lean import ritz_plan
+        from ._mlp import SpectrumMLP
         from ._numerics import PREDICT_CHUNK
 
         module = SpectrumMLP(
@@ -179,14 +181,11 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
             n_iter=self.n_iter,
         ).eval()
         module.template.copy_(torch.from_numpy(self.template_))
+        plan = ritz_plan(module)
         out = np.empty((X.shape[0], min(self.matrix_shape_)), dtype=np.float64)
-        device = torch.device("cpu")
-        with torch.inference_mode():
-            for start in range(0, X.shape[0], PREDICT_CHUNK):
-                block = X[start : start + PREDICT_CHUNK]
-                out[start : start + len(block)] = equivariant_spectra(
-                    module, block, device
-                ).pred
+        for start in range(0, X.shape[0], PREDICT_CHUNK):
+            block = X[start : start + PREDICT_CHUNK]
+            out[start : start + len(block)] = plan.spectra(block).pred
         return out
 
     def __sklearn_tags__(self):
