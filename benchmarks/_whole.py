@@ -28,3 +28,19 @@ def whole_spectrum(S, P):
     for name in ("numerical_rank", "energy_rank"):
         full[f"{name}_within_1"] = full[name]["within_1"]
     return {key: full[key] for key in WHOLE_KEYS}
+
+
+def whole_cells(w):
+    """Table cells of :func:`whole_spectrum`'s quantities (one dict ``w``).
+
+    The worst index with its index, the worst p90, σ_min, and the shares of
+    condition numbers within 5 % and of ranks within ±1, in that order.
+    """
+    return [
+        f"{w['worst_median']:.3g} (σ{w['worst_median_index']:.0f})",
+        f"{w['worst_p90']:.3g}",
+        f"{w['sigma_min_median']:.3g}",
+        f"{100 * w['condition_within_5pct']:.0f} %",
+        f"{100 * w['numerical_rank_within_1']:.0f} %",
+        f"{100 * w['energy_rank_within_1']:.0f} %",
+    ]

@@ -55,7 +55,7 @@ from svlearn.metrics import mae_per_matrix, nmse_per_matrix
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _format import markdown, pm, target_table, yes  # noqa: E402
 from _meta import run_metadata  # noqa: E402
-from _whole import WHOLE_KEYS, whole_spectrum  # noqa: E402
+from _whole import WHOLE_KEYS, whole_cells, whole_spectrum  # noqa: E402
 
 BATCH = 10_000
 SEEDS = (0, 1, 2)
@@ -502,12 +502,7 @@ def _whole_row(r):
     return [
         _LABELS.get(r["family"], r["label"]),
         f"{r['us_1thread']:.2f}",
-        f"{w['worst_median']:.3g} (σ{w['worst_median_index']:.0f})",
-        f"{w['worst_p90']:.3g}",
-        f"{w['sigma_min_median']:.3g}",
-        f"{100 * w['condition_within_5pct']:.0f} %",
-        f"{100 * w['numerical_rank_within_1']:.0f} %",
-        f"{100 * w['energy_rank_within_1']:.0f} %",
+        *whole_cells(w),
     ]
 
 

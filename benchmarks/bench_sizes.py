@@ -58,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _format import markdown, pm  # noqa: E402
 from _meta import run_metadata  # noqa: E402
-from _whole import WHOLE_KEYS, whole_spectrum  # noqa: E402
+from _whole import WHOLE_KEYS, whole_cells, whole_spectrum  # noqa: E402
 
 from svlearn import (  # noqa: E402
     MeanSpectrumRegressor,
@@ -601,12 +601,7 @@ def tables(result):
                 [
                     size,
                     name.replace("_", " "),
-                    f"{w['worst_median']:.3g} (σ{w['worst_median_index']:.0f})",
-                    f"{w['worst_p90']:.3g}",
-                    f"{w['sigma_min_median']:.3g}",
-                    f"{100 * w['condition_within_5pct']:.0f} %",
-                    f"{100 * w['numerical_rank_within_1']:.0f} %",
-                    f"{100 * w['energy_rank_within_1']:.0f} %",
+                    *whole_cells(w),
                     (
                         f"{other['whole']['worst_median']:.3g} (k={other['k']} "
                         f"q={other['q']})"
