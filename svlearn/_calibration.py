@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ._numerics import safe_divisor
+
 __all__ = [
     "FEATURES",
     "certified_nmse",
@@ -71,11 +73,6 @@ def min_calibration(coverage):
     return max(20, 2 * n2 - 1)
 
 
-def _safe(values):
-    """Zeros replaced by ones, for divisions where 0 / 0 should be 0."""
-    return np.where(values > 0, values, 1.0)
-
-
 def gram_moment(x, matrix_shape, norms):
     """``||A^T A||_F**2 / ||A||_F**4`` per matrix: the exact ``sum(s**4)``.
 
@@ -106,7 +103,7 @@ def gram_moment(x, matrix_shape, norms):
     # ||G||_F**2 stays finite for rows of moderate scale, as predict's
     # scaled rows are.
     squares = np.einsum("bij,bij->b", G, G, dtype=np.float64)
-    return squares / _safe(np.asarray(norms, dtype=np.float64) ** 2) ** 2
+    return squares / safe_divisor(np.asarray(norms, dtype=np.float64) ** 2) ** 2
 
 
 def error_features(unit, moment4, diagnostics):
@@ -129,7 +126,7 @@ def error_features(unit, moment4, diagnostics):
     """
     total = (unit**2).sum(axis=1)
     columns = [
-        1 - unit[:, 0] ** 2 / _safe(total),
+        1 - unit[:, 0] ** 2 / safe_divisor(total),
         np.abs(total - 1),
         np.abs((unit**4).sum(axis=1) - moment4),
     ]
@@ -167,7 +164,7 @@ def certified_nmse(pred, lower, upper, energy=None):
     >>> float(least[0]), round(float(most[0]), 12)
     (0.0, 0.1)
     """
-    unit = _safe(np.asarray(upper, dtype=np.float64)[:, :1])
+    unit = safe_divisor(np.asarray(upper, dtype=np.float64)[:, :1])
     pred, lower, upper = pred / unit, lower / unit, upper / unit
     if energy is None:
         energy = (pred**2).sum(axis=1)
@@ -176,7 +173,7 @@ def certified_nmse(pred, lower, upper, energy=None):
     below = np.clip(lower - pred, 0, None)
     above = np.clip(pred - upper, 0, None)
     far = np.maximum(pred - lower, upper - pred)
-    safe = _safe(energy)
+    safe = safe_divisor(energy)
     least = ((below + above) ** 2).sum(axis=1) / safe
     return least, (far**2).sum(axis=1) / safe
 
@@ -351,7 +348,7 @@ def conformal_intervals(pred, lower, upper, multipliers):
     # Never narrower than the rounding of the spectra (a relative 1e-5 of
     # ||A||_F, as the certified bounds allow): a value known exactly, such as
     # a zero of a low-rank matrix, is covered up to its rounding.
-    peak = _safe(np.abs(pred).max(axis=1, initial=0.0))[:, None]
+    peak = safe_divisor(np.abs(pred).max(axis=1, initial=0.0))[:, None]
     rounding = _ROUNDING * peak * np.sqrt(((pred / peak) ** 2).sum(axis=1))[:, None]
     half = multipliers * (upper - lower) + rounding
     return np.maximum(lower, pred - half), np.minimum(upper, pred + half)

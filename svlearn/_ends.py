@@ -36,9 +36,7 @@ from ._numerics import (
 )
 
 __all__ = [
-    "FLOOR",
     "INVERSE_STEPS",
-    "SHIFT",
     "EndsHead",
     "EndsNumerics",
     "LogSpectrumLoss",
@@ -48,11 +46,6 @@ __all__ = [
     "ends_numerics",
 ]
 
-# The numerics' settings, shared with the numpy form (svlearn._ends_numpy).
-SHIFT = ENDS_SHIFT
-_RETRY_SHIFT = ENDS_RETRY_SHIFT
-FLOOR = ENDS_FLOOR
-_LOG_SCALE = ENDS_LOG_SCALE
 # The whole-spectrum metrics' floor, relative to the largest value: the
 # training loss compares logarithms above it.
 FLOOR_RELATIVE = 1e-6
@@ -106,10 +99,10 @@ def bottom_end(A, inv, k, n_iter):
     -------
     values : Tensor of shape (batch, k), float64
         The ``k`` smallest singular values of ``A * inv``, descending (upper
-        bounds; below about ``sqrt(SHIFT)`` they are rounding).
+        bounds; below about ``sqrt(ENDS_SHIFT)`` they are rounding).
     log_det : Tensor of shape (batch, 1), float64
         ``sum(log(sigma_i**2 + shift))`` over all ``n`` values, with
-        ``shift = SHIFT * ||A * inv||_F**2``.
+        ``shift = ENDS_SHIFT * ||A * inv||_F**2``.
     quartic : Tensor of shape (batch, 1), float64
         ``sum(sigma_i**4) = ||G||_F**2``.
     pivots : Tensor of shape (batch, n), float64
@@ -125,13 +118,13 @@ def bottom_end(A, inv, k, n_iter):
     trace = G.diagonal(dim1=-2, dim2=-1).sum(-1)
     quartic = (G * G).sum((-2, -1))[:, None]
     # G is not needed after this: shifted in place.
-    G.diagonal(dim1=-2, dim2=-1).add_((SHIFT * trace)[:, None])
+    G.diagonal(dim1=-2, dim2=-1).add_((ENDS_SHIFT * trace)[:, None])
     L, info = torch.linalg.cholesky_ex(G)
     failed = info > 0
     if failed.any():
         # Also zero matrices (trace 0): the retry shift alone is positive.
         retry = G[failed]
-        extra = (_RETRY_SHIFT - SHIFT) * trace[failed] + _RETRY_SHIFT
+        extra = (ENDS_RETRY_SHIFT - ENDS_SHIFT) * trace[failed] + ENDS_RETRY_SHIFT
         retry.diagonal(dim1=-2, dim2=-1).add_(extra[:, None])
         L = L.clone()
         L[failed] = torch.linalg.cholesky_ex(retry)[0]
@@ -176,7 +169,7 @@ def bottom_end_numpy(A, k, n_iter):
     G = A.transpose(0, 2, 1) @ A
     trace = np.trace(G, axis1=-2, axis2=-1)
     quartic = np.einsum("bij,bij->b", G, G)[:, None]
-    shifted = G + (SHIFT * trace)[:, None, None] * np.eye(n)
+    shifted = G + (ENDS_SHIFT * trace)[:, None, None] * np.eye(n)
     try:
         L = np.linalg.cholesky(shifted)
     except np.linalg.LinAlgError:
@@ -185,7 +178,7 @@ def bottom_end_numpy(A, k, n_iter):
             try:
                 L[i] = np.linalg.cholesky(shifted[i])
             except np.linalg.LinAlgError:
-                extra = _RETRY_SHIFT * trace[i] + _RETRY_SHIFT
+                extra = ENDS_RETRY_SHIFT * trace[i] + ENDS_RETRY_SHIFT
                 L[i] = np.linalg.cholesky(G[i] + extra * np.eye(n))
     pivots = -np.sort(-np.diagonal(L, axis1=-2, axis2=-1), axis=-1)
     log_det = 2 * np.log(pivots).sum(-1)[:, None]
@@ -208,7 +201,7 @@ class EndsNumerics(NamedTuple):
     bottom: torch.Tensor  # (b, k_bottom) of the bottom end, descending
     rest: torch.Tensor  # (b, 1) energy outside the top values
     gain: torch.Tensor  # (b, 1) energy the top iteration's last step added
-    log_det: torch.Tensor  # (b, 1) sum(log(sigma**2 + SHIFT))
+    log_det: torch.Tensor  # (b, 1) sum(log(sigma**2 + ENDS_SHIFT))
     quartic: torch.Tensor  # (b, 1) sum(sigma**4)
     pivots: torch.Tensor  # (b, n) the Cholesky factor's diagonal, descending
     energy: torch.Tensor  # (b, 1) ||A * inv||_F**2, 1 up to rounding
@@ -311,8 +304,8 @@ class EndsHead(nn.Module):
 
     def forward(self, nums):
         """Unit-energy spectra (float64) from a batch's :class:`EndsNumerics`."""
-        log_top = nums.top.clamp_min(FLOOR).log()
-        log_bottom = nums.bottom.clamp_min(FLOOR).log()
+        log_top = nums.top.clamp_min(ENDS_FLOOR).log()
+        log_bottom = nums.bottom.clamp_min(ENDS_FLOOR).log()
         ends = [log_top[:, -1:], log_bottom[:, :1] if self.k_bottom else None]
         parts = [log_top]
         if self.n_middle:
@@ -320,8 +313,10 @@ class EndsHead(nn.Module):
         parts.append(log_bottom)
         base = torch.cat(parts, -1)
         half_det = nums.log_det / 2
-        known = (0.5 * torch.log(nums.top**2 + SHIFT)).sum(-1, keepdim=True)
-        known = known + (0.5 * torch.log(nums.bottom**2 + SHIFT)).sum(-1, keepdim=True)
+        known = (0.5 * torch.log(nums.top**2 + ENDS_SHIFT)).sum(-1, keepdim=True)
+        known = known + (0.5 * torch.log(nums.bottom**2 + ENDS_SHIFT)).sum(
+            -1, keepdim=True
+        )
         middle_mean = (half_det - known) / max(self.n_middle, 1)
         if self.mlp is not None:
             features = torch.cat(
@@ -329,10 +324,10 @@ class EndsHead(nn.Module):
                     nums.top,
                     nums.rest.clamp_min(0).sqrt(),
                     nums.gain.clamp_min(0).sqrt(),
-                    log_bottom / _LOG_SCALE,
-                    middle_mean / _LOG_SCALE,
+                    log_bottom / ENDS_LOG_SCALE,
+                    middle_mean / ENDS_LOG_SCALE,
                     nums.quartic,
-                    nums.pivots.clamp_min(FLOOR).log() / _LOG_SCALE,
+                    nums.pivots.clamp_min(ENDS_FLOOR).log() / ENDS_LOG_SCALE,
                 ],
                 -1,
             ).float()
@@ -410,19 +405,19 @@ class EndsHead(nn.Module):
 
 def _match_log_det(log_values, start, size, half_det, steps=4):
     """Shift ``log_values[:, start:start + size]`` so that the spectrum's
-    ``sum(log(sigma**2 + SHIFT)) / 2`` is ``half_det``.
+    ``sum(log(sigma**2 + ENDS_SHIFT)) / 2`` is ``half_det``.
 
     Newton's method on the shift ``u`` (the sum is increasing and concave in
     it), from 0, clamped to ``[-20, 20]`` per step.
     """
     middle = log_values[:, start : start + size]
     others = torch.cat([log_values[:, :start], log_values[:, start + size :]], -1)
-    fixed = 0.5 * torch.log((2 * others).exp() + SHIFT).sum(-1, keepdim=True)
+    fixed = 0.5 * torch.log((2 * others).exp() + ENDS_SHIFT).sum(-1, keepdim=True)
     u = torch.zeros_like(half_det)
     for _ in range(steps):
         sq = (2 * (middle + u)).exp()
-        value = fixed + 0.5 * torch.log(sq + SHIFT).sum(-1, keepdim=True)
-        slope = (sq / (sq + SHIFT)).sum(-1, keepdim=True)
+        value = fixed + 0.5 * torch.log(sq + ENDS_SHIFT).sum(-1, keepdim=True)
+        slope = (sq / (sq + ENDS_SHIFT)).sum(-1, keepdim=True)
         u = (u - (value - half_det) / slope.clamp_min(1e-3)).clamp(-20, 20)
     return torch.cat(
         [log_values[:, :start], middle + u, log_values[:, start + size :]], -1

@@ -154,20 +154,23 @@ def network(layers):
     -------
     list of [ndarray, ndarray, list of callable]
     """
-    import torch
     from torch import nn
-
-    def array(tensor):
-        return tensor.detach().to(torch.float64).numpy().copy()
 
     out = []
     for layer in layers:
         if isinstance(layer, nn.Linear):
-            weight_t = np.ascontiguousarray(array(layer.weight).T)
-            out.append([weight_t, array(layer.bias), []])
+            weight_t = np.ascontiguousarray(_float64(layer.weight).T)
+            out.append([weight_t, _float64(layer.bias), []])
         elif (func := _activation(layer)) is not None:
             out[-1][2].append(func)
     return out
+
+
+def _float64(tensor):
+    """A torch tensor as a float64 numpy copy."""
+    import torch
+
+    return tensor.detach().to(torch.float64).numpy().copy()
 
 
 class RitzPlan:
@@ -182,9 +185,6 @@ class RitzPlan:
     def __init__(self, module):
         import torch
 
-        def array(tensor):
-            return tensor.detach().to(torch.float64).numpy().copy()
-
         m, n = module.matrix_shape
         self.matrix_shape = (m, n)
         self.transpose = m < n  # iterate on A^T, as the torch head does
@@ -193,7 +193,7 @@ class RitzPlan:
         k = self.k
         # The base spectrum [values, sqrt(rest) * template] as a linear map of
         # the features [values, sqrt(rest), sqrt(gain)].
-        template = array(module.template)
+        template = _float64(module.template)
         self.base = np.zeros((k + 2, k + template.size))
         self.base[:k, :k] = np.eye(k)
         self.base[k, k:] = template

@@ -18,6 +18,7 @@ import numpy as np
 from . import _calibration
 from ._bounds import certified_bounds, clamp_to_bounds
 from ._linalg import leading_values_and_rest, power_of_two_scaled
+from ._numerics import safe_divisor
 
 __all__ = [
     "EXACT",
@@ -134,7 +135,7 @@ def refined_spectra(X, matrix_shape, template, route=REFINE):
     rest = rest.numpy()[:, 0] * norm**2
     energy = energy.numpy()[:, 0] * norm**2
     fraction = np.column_stack([rest, gain.numpy()[:, 0] * norm**2])
-    fraction /= np.where(energy > 0, energy, 1.0)[:, None]
+    fraction /= safe_divisor(energy)[:, None]
     lower, upper = certified_bounds(values, rest, energy, n_values)
     pred = np.concatenate(
         [values, np.sqrt(rest)[:, None] * np.asarray(template)[None, :]], axis=1
@@ -143,7 +144,7 @@ def refined_spectra(X, matrix_shape, template, route=REFINE):
     # The error model is scale-free: its features come from the scaled rows,
     # with the exact fourth moment sum(s**4) = ||A^T A||_F**2 computed as for
     # the first tier (numpy's batched GEMM: a quarter of torch's time here).
-    root = np.sqrt(np.where(energy > 0, energy, 1.0))
+    root = np.sqrt(safe_divisor(energy))
     moment4 = _calibration.gram_moment(scaled, matrix_shape, root)
     features = _calibration.error_features(pred / root[:, None], moment4, fraction)
     scale = np.ldexp(1.0, exponents)

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from svlearn import SingularValueRegressor, singular_values
 from svlearn._ends import (
-    SHIFT,
     EndsHead,
     LogSpectrumLoss,
     bottom_end,
     bottom_end_numpy,
     ends_numerics,
 )
+from svlearn._numerics import ENDS_SHIFT
 
 
 def _planted(values, shape, seed=0):
@@ -45,7 +45,7 @@ def test_bottom_end_recovers_the_smallest_planted_values():
     np.testing.assert_allclose(values[0], unit[-3:], rtol=1e-6)
     np.testing.assert_allclose(quartic[0, 0], np.sum(unit**4), rtol=1e-12)
     np.testing.assert_allclose(
-        log_det[0, 0], np.sum(np.log(unit**2 + SHIFT)), rtol=1e-9
+        log_det[0, 0], np.sum(np.log(unit**2 + ENDS_SHIFT)), rtol=1e-9
     )
 
 
@@ -125,8 +125,8 @@ def test_ends_head_without_network_pins_both_ends():
     np.testing.assert_allclose((out**2).sum(1), (s**2).sum(), rtol=1e-9)
     unit = out / np.linalg.norm(s)
     np.testing.assert_allclose(
-        np.log(unit**2 + SHIFT).sum(1),
-        np.log((s / np.linalg.norm(s)) ** 2 + SHIFT).sum(),
+        np.log(unit**2 + ENDS_SHIFT).sum(1),
+        np.log((s / np.linalg.norm(s)) ** 2 + ENDS_SHIFT).sum(),
         atol=1e-6,
     )
 
@@ -267,7 +267,7 @@ def test_numpy_form_agrees_with_torch_form(
 ):
     # The torch form runs its top end and its network in float32 on float32
     # rows: the two agree to about float32 rounding. Values within rounding
-    # of zero (below sqrt(SHIFT) of the norm: the rank-deficient matrices'
+    # of zero (below sqrt(ENDS_SHIFT) of the norm: the rank-deficient matrices'
     # zeros) agree in absolute terms only.
     model = ends_models[shape]
     X = (_image_like(200, shape, seed=2).astype(np.float64) * scale).astype(dtype)
