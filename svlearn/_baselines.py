@@ -209,13 +209,10 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
 
     def _check_persisted_state(self):
         """Raise ValueError unless the fitted attributes fit together."""
+        from ._model_formats import MAX_ITERATIONS, shape_problem
+
         m, n = self.matrix_shape_
-        problems = []
-        if self.n_features_in_ != m * n:
-            problems.append(
-                f"n_features_in_={self.n_features_in_} but matrix_shape_="
-                f"{self.matrix_shape_} matrices have {m * n} entries"
-            )
+        problems = [p for p in [shape_problem(self)] if p]
         if self.spectrum_.shape != (min(m, n),):
             problems.append(
                 f"spectrum_ has shape {self.spectrum_.shape}, not ({min(m, n)},)"
@@ -228,8 +225,6 @@ class MeanSpectrumRegressor(BaseSpectrumRegressor):
                 f"scaling={self.scaling!r} needs template_ of shape "
                 f"({min(m, n) - k},), got {got}"
             )
-        from ._model_formats import MAX_ITERATIONS
-
         if self.n_iter > MAX_ITERATIONS:
             # predict runs n_iter iteration steps: a file must not ask for hours.
             problems.append(

@@ -151,6 +151,21 @@ class Format:
         raise NotImplementedError(attr)
 
 
+def shape_problem(est):
+    """What is wrong with a restored ``n_features_in_``, or None.
+
+    A fitted matrix estimator's ``n_features_in_`` is the number of entries
+    of its ``matrix_shape_``.
+    """
+    m, n = est.matrix_shape_
+    if est.n_features_in_ != m * n:
+        return (
+            f"n_features_in_={est.n_features_in_} but matrix_shape_="
+            f"{est.matrix_shape_} matrices have {m * n} entries"
+        )
+    return None
+
+
 def required_attributes(declared):
     """The declared attributes that every fitted state holds (kind without "?")."""
     return [attr for attr, kind in declared.items() if not kind.endswith("?")]

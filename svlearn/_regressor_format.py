@@ -22,6 +22,7 @@ from ._model_formats import (
     is_int,
     json_object,
     parse_device,
+    shape_problem,
 )
 
 
@@ -70,12 +71,7 @@ class RegressorFormat(Format):
 
     def check(self, est):
         m, n = est.matrix_shape_
-        problems = []
-        if est.n_features_in_ != m * n:
-            problems.append(
-                f"n_features_in_={est.n_features_in_} but matrix_shape_="
-                f"{est.matrix_shape_} matrices have {m * n} entries"
-            )
+        problems = [p for p in [shape_problem(est)] if p]
         if est.n_outputs_ != min(m, n):
             problems.append(
                 f"n_outputs_={est.n_outputs_} but matrix_shape_={est.matrix_shape_} "

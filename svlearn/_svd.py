@@ -437,12 +437,11 @@ class SVDLight(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _check_persisted_state(self):
         """Raise ValueError unless the fitted attributes fit together."""
-        m, n = self.matrix_shape_
-        if self.n_features_in_ != m * n:
-            raise ValueError(
-                f"n_features_in_={self.n_features_in_} but matrix_shape_="
-                f"{self.matrix_shape_} matrices have {m * n} entries."
-            )
+        from ._model_formats import shape_problem
+
+        problem = shape_problem(self)
+        if problem:
+            raise ValueError(problem + ".")
         _check_k_fits(self.k, self.matrix_shape_)
         regressor = self.regressor_
         if not hasattr(regressor, "predict") or not _is_fitted(regressor):

@@ -818,3 +818,22 @@ def test_partial_fit_after_load_continues_the_epoch_count(fitted, matrices, path
     assert loaded.n_iter_ == trained.n_iter_ == fitted.n_iter_ + 1
     assert loaded.loss_curve_[:-1] == fitted.loss_curve_
     assert len(loaded.loss_curve_) == len(trained.loss_curve_)
+
+
+@pytest.mark.parametrize("kind", ["regressor", "mean", "svd"])
+def test_n_features_that_do_not_fit_the_matrix_shape_are_refused(
+    fitted, matrices, path, kind
+):
+    est = {
+        "regressor": fitted,
+        "mean": MeanSpectrumRegressor(scaling="power").fit(matrices),
+        "svd": SVDLight(k=2, regressor=fitted, random_state=0).fit(matrices),
+    }[kind]
+    svlearn.save(est, path)
+
+    def edit(spec, arrays):
+        spec["root"]["state"]["n_features_in_"] = 35  # 6 x 6 matrices have 36
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=r"n_features_in_=35 but matrix_shape_="):
+        svlearn.load(path)
