@@ -13,12 +13,15 @@ which matrices to refine at ``max_error=1e-3``:
   when the top 10 % to 50 % of matrices by a score are flagged. Scores: the
   shipped log-linear model, the same with a tail-shape feature
   (``log(tau_hat / tau_pred)`` from the exact ``sum(s**4)``, the Ritz values
-  and the leftover energy; ``tail_shape`` in the JSON), and a gradient-boosted
+  and the leftover energy; ``tail_shape`` in the JSON), the same with the
+  log-determinant gap (``log_det_gap``: clipped to +-3, and its size) as free
+  features instead of a check, and a gradient-boosted
   0.9-quantile regression on 23 features (the model's, the top 12 predicted
   values, the 6 top certified widths and the certified NMSE bound).
 * **decisions**: per test set of the shift suite, the shares flagged by the
   first tier, recomputed exactly and slipping for the shipped rule (the 0.99
-  conformal estimate against 1e-3) and for conformal risk control of the
+  conformal estimate against 1e-3, with the log-determinant check), for the
+  same without that check, and for conformal risk control of the
   slips at ``alpha`` (the smallest offset whose calibration slips, counted as
   ``(slips + 1) / (n + 1)``, are at most ``alpha``; the refinement tier as
   shipped).
@@ -26,14 +29,17 @@ which matrices to refine at ``max_error=1e-3``:
   leftover energy (the error per unit of energy outside the Ritz values),
   and the share of matrices whose diagnostics lie outside the 99 % typical
   set of the calibration matrices (Mahalanobis distance of the four free
-  log features): what would let a rule tell that set from CIFAR.
+  log features), the median log-determinant gap and the share outside the
+  shipped check's range (``log_det_range_``): what would let a rule tell that
+  set from CIFAR.
 * **routes**: the refinement tier with 8 vectors and one step (shipped)
   and with two, each calibrated on the same matrices as ``calibrate`` does:
   per test set, the shares refined, recomputed exactly and slipping with
   ``max_error=1e-3`` (``predict``'s own tiers).
 * **costs**: one thread, batch 10,000, interleaved rounds: numpy's SVD,
   ``predict``, ``predict`` with ``max_error``, the refinement tier on the
-  whole batch and the Gram moment of the error features.
+  whole batch, the Gram moment of the error features and the
+  log-determinant gap on every matrix.
 
 Run from the repository root (about 2 minutes on 2 cores)::
 
@@ -67,6 +73,7 @@ from svlearn._calibration import (  # noqa: E402
     feature_range,
     fit_error_model,
     gram_moment,
+    log_det_gap,
 )
 from svlearn._mlp import tail_template  # noqa: E402
 from svlearn._tiers import EXACT, REFINED, refined_spectra  # noqa: E402
@@ -123,6 +130,7 @@ def collect(reg, X):
         "least": least,
         "most": most,
         "tail_shape": tail_shape(X, out.pred, lower),
+        "log_det_gap": log_det_gap(X, SHAPE, out.pred),
         "rich": rich_features(out.features, out.pred, lower, upper, most),
     }
 
@@ -192,9 +200,25 @@ def scores(reg, calibration):
         x = np.column_stack([d["features"], d["tail_shape"]])
         return x[:, free] @ coef + x[:, 4]
 
+    # The log-determinant gap as free features (clipped, and its size).
+    def gap_columns(d):
+        gap = np.clip(d["log_det_gap"], -3, 3)
+        return np.column_stack([d["features"], gap, np.abs(gap)])
+
+    gap_free = [0, 1, 3, 5, 6, 7]
+    gap_coef = np.linalg.lstsq(
+        gap_columns(calibration)[fit_rows][:, gap_free],
+        (target - calibration["features"][:, 4])[fit_rows],
+        rcond=None,
+    )[0]
+
+    def with_log_det(d):
+        return gap_columns(d)[:, gap_free] @ gap_coef + d["features"][:, 4]
+
     return {
         "shipped": lambda d: d["features"] @ reg.error_coef_,
         "with_tail_shape": with_tail,
+        "with_log_det": with_log_det,
         "boosted_quantile": lambda d: boosted.predict(d["rich"]),
     }
 
@@ -223,12 +247,18 @@ def risk_offset(score, calibration, alpha):
     return float(np.nextafter(margins[len(margins) - allowed - 1], math.inf))
 
 
-def decide(reg, d, offset):
-    """Tiers and slips when the first tier's estimate uses ``offset``."""
+def decide(reg, d, offset, log_det=True):
+    """Tiers and slips when the first tier's estimate uses ``offset``.
+
+    ``log_det=False``: without the log-determinant check.
+    """
     error = np.exp(d["features"] @ reg.error_coef_ + offset) - 1e-12
     error = np.maximum(np.minimum(error, d["most"]), d["least"])
     low, high = reg.error_feature_range_
     outside = ((d["features"] < low) | (d["features"] > high)).any(axis=1)
+    if log_det:
+        gap_low, gap_high = reg.log_det_range_
+        outside |= (d["log_det_gap"] < gap_low) | (d["log_det_gap"] > gap_high)
     error = np.where(outside, d["most"], error)
     flagged = error > MAX_ERROR
     exact = flagged & (d["r_error"] > MAX_ERROR)
@@ -290,6 +320,7 @@ def costs(reg, X, repeat):
     guarded = copy.copy(reg)
     guarded.max_error = MAX_ERROR
     norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    reference = reg.predict(X)
     times = interleaved_times(
         {
             "numpy": lambda: np.linalg.svd(X.reshape(-1, *SHAPE), compute_uv=False),
@@ -299,6 +330,7 @@ def costs(reg, X, repeat):
                 X, SHAPE, reg.refine_template_, reg.refine_route_
             ),
             "gram_moment": lambda: gram_moment(X, SHAPE, norms),
+            "log_det": lambda: log_det_gap(X, SHAPE, reference),
         },
         repeat=repeat,
     )
@@ -342,6 +374,7 @@ def main():
             name: {
                 "true_above": float(np.mean(d["nmse"] > MAX_ERROR)),
                 "shipped": decide(reg, d, reg.error_offset_),
+                "without_log_det": decide(reg, d, reg.error_offset_, log_det=False),
                 **{f"risk_{a:g}": decide(reg, d, v) for a, v in offsets.items()},
             }
             for name, d in data.items()
@@ -353,6 +386,13 @@ def main():
                 ),
                 "atypical": typical(calibration, d),
                 "tail_shape_median": float(np.median(d["tail_shape"])),
+                "log_det_gap_median": float(np.median(d["log_det_gap"])),
+                "log_det_atypical": float(
+                    np.mean(
+                        (d["log_det_gap"] < reg.log_det_range_[0])
+                        | (d["log_det_gap"] > reg.log_det_range_[1])
+                    )
+                ),
             }
             for name, d in data.items()
         },
@@ -406,6 +446,8 @@ def tables(result):
             f"{s['nmse_per_leftover_median']:.3g}",
             pct(s["atypical"], 3),
             f"{s['tail_shape_median']:.2f}",
+            f"{s['log_det_gap_median']:.2f}",
+            pct(s["log_det_atypical"], 3),
         ]
         for name, s in result["separation"].items()
     ]
@@ -415,6 +457,8 @@ def tables(result):
             "NMSE / leftover energy (median)",
             "outside the 99 % typical set",
             "tail shape (median)",
+            "log-det gap (median)",
+            "outside the log-det range",
         ],
         rows,
     )

@@ -199,6 +199,11 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         Range of its features on the calibration matrices.
     refine_route_ : tuple of two ints
         Vectors and steps of the refinement tier's iteration, as calibrated.
+    log_det_range_ : ndarray of shape (2,)
+        Central ``coverage`` of the calibration matrices' log-determinant
+        gap (mean log ratio of predicted to true singular values, from the
+        exact ``log|det A|``). A matrix outside it is unlike them: its
+        estimate is the most its certified bounds allow.
 
     See Also
     --------
@@ -519,7 +524,9 @@ class SingularValueRegressor(BaseSpectrumRegressor):
         with probability ``coverage`` for matrices exchangeable with these.
         The estimate never sits below what the certified bounds prove nor
         above what they allow, and a matrix whose diagnostics lie outside
-        their range on these matrices gets the most the bounds allow. The same
+        their range on these matrices, or whose predicted spectrum misses
+        the exact ``log|det A|`` by more than the central ``coverage`` of
+        these matrices do, gets the most the bounds allow. The same
         matrices calibrate the per-value intervals of :meth:`predict_interval`
         and the estimate of ``max_error``'s refinement tier.
 
@@ -538,7 +545,8 @@ class SingularValueRegressor(BaseSpectrumRegressor):
             ``error_offset_``, ``error_feature_range_``), its intervals
             (``interval_multipliers_``) and the refinement tier's
             (``refine_template_``, ``refine_error_coef_``,
-            ``refine_error_offset_``, ``refine_feature_range_``).
+            ``refine_error_offset_``, ``refine_feature_range_``) and the
+            log-determinant check's (``log_det_range_``).
         """
         X = self._validate_new_X(X, check_finite=True)
         if y is None:

@@ -65,6 +65,7 @@ class RegressorFormat(Format):
                 "refine_error_offset_": "float?",
                 "refine_feature_range_": "float array?",
                 "refine_route_": "shape?",
+                "log_det_range_": "float array?",
                 "net_": "network",
             },
         )
@@ -260,6 +261,7 @@ class RegressorFormat(Format):
             "refine_template_": (n_values - min(_refine_vectors(est), n_values),),
             "refine_error_coef_": (6,),
             "refine_feature_range_": (2, 6),
+            "log_det_range_": (2,),
         }
         problems = [
             f"{name} has shape {getattr(est, name).shape}, expected {shape}"

@@ -34,6 +34,7 @@ CALIBRATED = (
     "refine_error_offset_",
     "refine_feature_range_",
     "refine_route_",
+    "log_det_range_",
 )
 
 
@@ -84,6 +85,10 @@ def calibration(model, X, y):
         "refine_error_coef_": refine_coef,
         "refine_error_offset_": refine_offset,
         "refine_route_": route,
+        "log_det_range_": _calibration.log_det_range(
+            _calibration.log_det_gap(X, model.matrix_shape_, out.pred),
+            model.coverage,
+        ),
     }
 
 
@@ -114,13 +119,15 @@ def guarded(model, X):
     """
     out = model._predict_all(X, with_features=True)
     lower, upper, energy = certified(X, out, model.n_outputs_)
+    least, most = _calibration.certified_nmse(out.pred, lower, upper, energy)
     error = _calibration.estimate_error(
         out.features,
         model.error_coef_,
         model.error_offset_,
-        _calibration.certified_nmse(out.pred, lower, upper, energy),
+        (least, most),
         getattr(model, "error_feature_range_", None),
     )
+    _check_log_det(model, X, out.pred, error, most)
     pred = out.pred
     if model.max_error is None:
         return Guarded(pred, error, np.zeros(len(pred), dtype=np.int64))
@@ -131,6 +138,27 @@ def guarded(model, X):
         tiers.append((_tiers.REFINED, lambda rows: refine(model, X[rows], first[rows])))
     tiers.append((_tiers.EXACT, lambda rows: exact(model, X[rows])))
     return Guarded(*_tiers.tiered(pred, error, model.max_error, tiers))
+
+
+def _check_log_det(model, X, pred, error, most):
+    """Give the most the bounds allow to rows whose log-determinant is atypical.
+
+    Changes ``error`` in place. Only the rows the check can change are
+    factorised: those estimated below what their bounds allow and, with
+    ``max_error``, accepted by the first tier (the others go on to the next
+    tier, whose estimate replaces theirs). A model file saved before the
+    check existed has no ``log_det_range_`` and skips it.
+    """
+    bounds = getattr(model, "log_det_range_", None)
+    if bounds is None:
+        return
+    keep = error < most
+    if model.max_error is not None:
+        keep &= error <= model.max_error
+    rows = np.flatnonzero(keep)
+    gap = _calibration.log_det_gap(X[rows], model.matrix_shape_, pred[rows])
+    atypical = rows[(gap < bounds[0]) | (gap > bounds[1])]
+    error[atypical] = most[atypical]
 
 
 def refine(model, X, first):

@@ -225,3 +225,110 @@ def test_gram_moment_is_the_fourth_moment_of_the_normalised_spectrum(shape, dtyp
     # A zero matrix has moment 0, not 0 / 0.
     zero = gram_moment(np.zeros((1, X.shape[1]), dtype), shape, np.zeros(1))
     np.testing.assert_array_equal(zero, [0.0])
+
+
+@pytest.mark.parametrize("shape", [(6, 6), (4, 9), (9, 4), (1, 5), (5, 1)])
+def test_log_det_gap_is_zero_for_the_exact_spectrum(shape):
+    from svlearn._calibration import log_det_gap
+
+    X = np.random.default_rng(0).standard_normal((40, shape[0] * shape[1]))
+    S = singular_values(X, matrix_shape=shape)
+    np.testing.assert_allclose(log_det_gap(X, shape, S), 0.0, atol=1e-8)
+    # Halving every value lowers the mean log ratio by about log(2) (the
+    # floor, 1e-6 of ||A||_F, hardly moves values this far above it).
+    np.testing.assert_allclose(log_det_gap(X, shape, S / 2), -np.log(2), atol=1e-6)
+
+
+def test_log_det_gap_counts_zeros_at_the_floor_and_sees_a_tail_above_them():
+    from svlearn._calibration import LOG_DET_FLOOR, log_det_gap
+
+    rng = np.random.default_rng(0)
+    U, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    V, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    s = np.array([3.0, 2.0, 1.0, 0.5, 0.0, 0.0])
+    A = (U * s) @ V.T
+    norm = np.linalg.norm(s)
+    # Exact zeros predicted as zeros: no gap (both sides at the floor; the
+    # Gram matrix's rounding, 1e-16, moves the floor's 1e-12 by 1e-4).
+    assert abs(log_det_gap(A.reshape(1, -1), (6, 6), s[None])[0]) < 1e-5
+    # A tail of 1e-2 ||A||_F above the two zeros: each adds
+    # log(1e-2 / LOG_DET_FLOOR) to the sum, of 6 values.
+    tail = s.copy()
+    tail[4:] = 1e-2 * norm
+    expected = 2 * np.log(np.hypot(1e-2, LOG_DET_FLOOR) / LOG_DET_FLOOR) / 6
+    gap = log_det_gap(A.reshape(1, -1), (6, 6), tail[None])[0]
+    assert gap == pytest.approx(expected, abs=1e-5)
+    # Values far below the floor on either side count as the floor.
+    tiny = s.copy()
+    tiny[4:] = 1e-12 * norm
+    assert abs(log_det_gap(A.reshape(1, -1), (6, 6), tiny[None])[0]) < 1e-5
+
+
+def test_log_det_gap_is_invariant_to_sign_transposition_and_scale():
+    from svlearn._calibration import log_det_gap
+
+    X = np.random.default_rng(1).standard_normal((30, 36))
+    S = singular_values(X, matrix_shape=(6, 6))
+    P = S * np.linspace(0.9, 1.2, 6)  # a wrong spectrum: a nonzero gap
+    gap = log_det_gap(X, (6, 6), P)
+    transposed = X.reshape(-1, 6, 6).transpose(0, 2, 1).reshape(len(X), -1)
+    for other, pred in ((-X, P), (transposed, P), (X * 1e-30, P * 1e-30)):
+        np.testing.assert_allclose(log_det_gap(other, (6, 6), pred), gap, atol=1e-9)
+    np.testing.assert_allclose(log_det_gap(X * 1e30, (6, 6), P * 1e30), gap, atol=1e-9)
+
+
+def _truncated(X, rank):
+    A = X.reshape(-1, 6, 6)
+    U, s, Vt = np.linalg.svd(A)
+    s[:, rank:] = 0
+    return ((U * s[:, None, :]) @ Vt).reshape(len(X), -1)
+
+
+def _most(reg, X):
+    from svlearn import _trust
+    from svlearn._calibration import certified_nmse
+
+    out = reg._predict_all(reg._validate_new_X(X, check_finite=True))
+    lower, upper, energy = _trust.certified(X, out, reg.n_outputs_)
+    return certified_nmse(out.pred, lower, upper, energy)[1]
+
+
+def test_spectra_that_miss_the_log_determinant_get_the_most_their_bounds_allow(
+    calibrated,
+):
+    from svlearn._calibration import log_det_gap
+
+    reg, X = calibrated
+    low, high = reg.log_det_range_
+    # In distribution about 1 - coverage of the matrices lie outside.
+    pred = reg.predict(X)
+    gap = log_det_gap(X, (6, 6), pred)
+    assert np.mean((gap < low) | (gap > high)) <= 0.03
+    # Rank 5: the predicted sixth value sits far above its zero.
+    deficient = _truncated(X[:200], 5)
+    pred, error = reg.predict(deficient, return_error=True)
+    gap = log_det_gap(deficient, (6, 6), pred)
+    atypical = (gap < low) | (gap > high)
+    assert atypical.mean() >= 0.9
+    most = _most(reg, deficient)
+    np.testing.assert_array_equal(error[atypical], most[atypical])
+    # Without the check (a model file from before it) they are estimated lower.
+    unchecked = copy.copy(reg)
+    del unchecked.log_det_range_
+    _, before = unchecked.predict(deficient, return_error=True)
+    assert np.median(before[atypical]) < np.median(error[atypical])
+
+
+def test_max_error_checks_the_log_determinant_of_the_rows_it_accepts(calibrated):
+    reg, X = calibrated
+    deficient = _truncated(X[:200], 5)
+    stack = np.vstack([X[:200], deficient])
+    _, estimates = reg.predict(stack, return_error=True)
+    guarded = copy.copy(reg).set_params(max_error=1e-3)
+    out = svlearn._trust.guarded(guarded, guarded._validate_new_X(stack))
+    first = out.tier == 0
+    # The rows the first tier accepts carry the estimate return_error gives.
+    np.testing.assert_array_equal(out.error[first], estimates[first])
+    assert np.all(estimates[first] <= 1e-3)
+    true = nmse_per_matrix(singular_values(stack), out.pred)
+    assert np.mean(true[len(X[:200]) :] > 1e-3) <= 0.01

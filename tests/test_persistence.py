@@ -837,3 +837,45 @@ def test_n_features_that_do_not_fit_the_matrix_shape_are_refused(
     _craft(path, edit)
     with pytest.raises(ValueError, match=r"n_features_in_=35 but matrix_shape_="):
         svlearn.load(path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "error_feature_range_",
+        "interval_multipliers_",
+        "refine_template_",
+        "refine_error_coef_",
+        "refine_feature_range_",
+        "log_det_range_",
+    ],
+)
+def test_calibration_arrays_of_the_wrong_shape_are_refused(calibrated, path, name):
+    svlearn.save(calibrated, path)
+
+    def edit(spec, arrays):
+        key = spec["root"]["state"][name]["key"]
+        arrays[key] = np.append(arrays[key], 0.0)  # flat, one value more
+
+    _craft(path, edit)
+    with pytest.raises(ValueError, match=f"Inconsistent calibration: {name} has shape"):
+        svlearn.load(path)
+
+
+def test_a_file_without_the_log_det_check_loads_and_skips_it(
+    calibrated, path, matrices
+):
+    svlearn.save(calibrated, path)
+
+    def edit(spec, arrays):
+        del arrays[spec["root"]["state"].pop("log_det_range_")["key"]]
+
+    _craft(path, edit)
+    loaded = svlearn.load(path)
+    assert not hasattr(loaded, "log_det_range_")
+    unchecked = copy.copy(calibrated)
+    del unchecked.log_det_range_
+    np.testing.assert_array_equal(
+        loaded.predict(matrices, return_error=True)[1],
+        unchecked.predict(matrices, return_error=True)[1],
+    )
