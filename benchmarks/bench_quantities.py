@@ -104,7 +104,7 @@ QUANTITIES = {
 QUANTITY_NAMES = {
     "spectral_norm": "spectral norm σ₁",
     "condition_number": "condition number σ₁/σ_min",
-    "log_abs_det": "log|det A| (error in nats, per value)",
+    "log_abs_det": "log-determinant (error in nats, per value)",
     "nuclear_norm": "nuclear norm Σσᵢ",
     "schatten_4": "Schatten 4-norm",
     "numerical_rank": "numerical rank (1e-3)",
