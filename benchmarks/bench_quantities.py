@@ -5,9 +5,9 @@
 Every function of :mod:`svlearn` that reads a quantity off a spectrum
 (``spectral_norm``, ``condition_number``, ``nuclear_norm``,
 ``schatten_norm``, ``numerical_rank``, ``effective_rank``, ``log_abs_det``)
-is applied to the spectra of three routes on the same 10,000 matrices, a
-random hold-out of the 32 x 32 gray CIFAR-10 training images (the other
-40,000 train the models):
+is applied to the spectra of three routes on the same 10,000 matrices, the
+random hold-out of the 32 x 32 gray CIFAR-10 training images of
+``benchmarks/bench_whole_spectrum.py`` (its 40,000 train the models):
 
 * the default :class:`~svlearn.SingularValueRegressor` (``random_state=0``);
 * ``head="ends", loss="log", n_components=8``, the configuration of
@@ -56,6 +56,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import bench_whole_spectrum  # noqa: E402
 from _format import markdown, pct  # noqa: E402
 from _meta import load_record, run_metadata  # noqa: E402
 
@@ -178,15 +179,12 @@ def errors(kind, truth, estimate, n_values):
     }
 
 
-def load_data(data_dir, n_train, n_test):
-    with np.load(Path(data_dir) / "cifar10_gray_train.npz") as data:
-        cifar = data["X"].reshape(len(data["X"]), -1).astype(np.float32)
-    order = np.random.default_rng(0).permutation(len(cifar))
-    return cifar[order[:n_train]], cifar[order[len(cifar) - n_test :]]
-
-
 def run(args, sizes):
-    train, test = load_data(args.data_dir, sizes["n_train"], sizes["n_test"])
+    # The same split as the whole-spectrum suite's random one.
+    splits = bench_whole_spectrum.load_data(
+        args.data_dir, sizes["n_train"], sizes["n_test"]
+    )
+    train, test = splits["random"]
     cube32 = test.reshape(-1, *SHAPE)
     cube64 = cube32.astype(np.float64)
     truth_spectra = np.linalg.svd(cube64, compute_uv=False)
@@ -282,12 +280,7 @@ def main():
     torch.set_num_threads(1)
     results = HERE / "results" / ("quick" if args.quick else "")
     out = Path(args.out or results / "bench_quantities.json")
-    if args.quick:
-        sizes = dict(n_train=2000, n_test=500, batch=500, repeat=1)
-        args.extra = {"max_iter": 2}
-    else:
-        sizes = dict(n_train=40_000, n_test=10_000, batch=10_000, repeat=3)
-        args.extra = {}
+    sizes, args.extra = bench_whole_spectrum.protocol(args.quick)
     meta = run_metadata(sys.argv)
     load_before = os.getloadavg()
     start = time.perf_counter()
