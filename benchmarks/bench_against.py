@@ -7,7 +7,9 @@ process: the package as of ``--rev`` is extracted (``git archive``) under the
 name ``svlearn_ref`` and imported beside the working tree's ``svlearn``. Both
 default models train on the same random 40,000 CIFAR-10 matrices with the
 same seed and are timed in interleaved rounds on the other 10,000, with
-numpy's exact SVD as the common yardstick.
+numpy's exact SVD as the common yardstick. Beside NMSE and MAE, each row
+carries the whole spectrum's errors (the worst index's median and 90th
+percentile relative error, the log-spectral distance).
 
     python benchmarks/bench_against.py --rev 254e9fb --data-dir ../shared/data
 
@@ -60,7 +62,12 @@ def main(argv=None):
 
     from svlearn import SingularValueRegressor, singular_values
     from svlearn._timing import interleaved_times
-    from svlearn.metrics import mae, nmse
+    from svlearn.metrics import (
+        log_spectral_distance,
+        mae,
+        nmse,
+        worst_index_relative_error,
+    )
 
     images = np.load(Path(args.data_dir) / "cifar10_gray_train.npz")["X"]
     X = images.reshape(len(images), -1).astype(np.float32)
@@ -77,7 +84,13 @@ def main(argv=None):
         rows = {}
         for name, model in models.items():
             P = model.predict(X_test)
-            rows[name] = {"nmse": nmse(S, P), "mae": mae(S, P)}
+            rows[name] = {
+                "nmse": nmse(S, P),
+                "mae": mae(S, P),
+                "worst_index_median": worst_index_relative_error(S, P),
+                "worst_index_p90": worst_index_relative_error(S, P, quantile=0.9),
+                "log_spectral_distance": log_spectral_distance(S, P),
+            }
         times = interleaved_times(
             {
                 **{name: (lambda m=m: m.predict(X_test)) for name, m in models.items()},
@@ -177,12 +190,24 @@ def tables(result):
             name,
             f"{100 * r['nmse']:.4f}",
             f"{r['mae']:.3f}",
+            _cell(r, "worst_index_median", ".3f"),
+            _cell(r, "worst_index_p90", ".2f"),
+            _cell(r, "log_spectral_distance", ".3f"),
             f"{r['us_per_matrix']:.2f}",
             f"{r['speedup_vs_numpy_svd']:.1f}x",
         ]
         for name, r in result["rows"].items()
     ]
-    header = ["revision", "NMSE %", "MAE", "µs / matrix", "vs numpy svd"]
+    header = [
+        "revision",
+        "NMSE %",
+        "MAE",
+        "worst index",
+        "worst p90",
+        "log-spectral",
+        "µs / matrix",
+        "vs numpy svd",
+    ]
     out = {"rows": markdown(header, rows)}
     if "parts" in result:
         parts = result["parts"]["us"]
@@ -191,6 +216,11 @@ def tables(result):
             [[name, f"{us:.2f}"] for name, us in parts.items()],
         )
     return out
+
+
+def _cell(row, key, spec):
+    """``row[key]`` formatted, or "-" for results written before it."""
+    return format(row[key], spec) if key in row else "-"
 
 
 if __name__ == "__main__":
