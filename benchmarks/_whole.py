@@ -30,6 +30,17 @@ def whole_spectrum(S, P):
     return {key: full[key] for key in WHOLE_KEYS}
 
 
+# The column headers of whole_cells, in its order.
+WHOLE_HEADER = (
+    "worst index",
+    "worst p90",
+    "σ_min",
+    "cond ±5 %",
+    "rank ±1",
+    "energy rank ±1",
+)
+
+
 def whole_cells(w):
     """Table cells of :func:`whole_spectrum`'s quantities (one dict ``w``).
 

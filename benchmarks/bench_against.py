@@ -8,8 +8,8 @@ name ``svlearn_ref`` and imported beside the working tree's ``svlearn``. Both
 default models train on the same random 40,000 CIFAR-10 matrices with the
 same seed and are timed in interleaved rounds on the other 10,000, with
 numpy's exact SVD as the common yardstick. Beside NMSE and MAE, each row
-carries the whole spectrum's errors (the worst index's median and 90th
-percentile relative error, the log-spectral distance).
+carries the whole spectrum's quantities that bench_sizes and bench_frontier
+report (``_whole``) and the log-spectral distance.
 
     python benchmarks/bench_against.py --rev 254e9fb --data-dir ../shared/data
 
@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _format import markdown  # noqa: E402
 from _meta import run_metadata  # noqa: E402
+from _whole import WHOLE_HEADER, whole_cells, whole_spectrum  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,12 +63,7 @@ def main(argv=None):
 
     from svlearn import SingularValueRegressor, singular_values
     from svlearn._timing import interleaved_times
-    from svlearn.metrics import (
-        log_spectral_distance,
-        mae,
-        nmse,
-        worst_index_relative_error,
-    )
+    from svlearn.metrics import log_spectral_distance, mae, nmse
 
     images = np.load(Path(args.data_dir) / "cifar10_gray_train.npz")["X"]
     X = images.reshape(len(images), -1).astype(np.float32)
@@ -87,9 +83,8 @@ def main(argv=None):
             rows[name] = {
                 "nmse": nmse(S, P),
                 "mae": mae(S, P),
-                "worst_index_median": worst_index_relative_error(S, P),
-                "worst_index_p90": worst_index_relative_error(S, P, quantile=0.9),
                 "log_spectral_distance": log_spectral_distance(S, P),
+                "whole": whole_spectrum(S, P),
             }
         times = interleaved_times(
             {
@@ -190,9 +185,8 @@ def tables(result):
             name,
             f"{100 * r['nmse']:.4f}",
             f"{r['mae']:.3f}",
-            _cell(r, "worst_index_median", ".3f"),
-            _cell(r, "worst_index_p90", ".2f"),
-            _cell(r, "log_spectral_distance", ".3f"),
+            *whole_cells(r["whole"]),
+            f"{r['log_spectral_distance']:.3f}",
             f"{r['us_per_matrix']:.2f}",
             f"{r['speedup_vs_numpy_svd']:.1f}x",
         ]
@@ -202,8 +196,7 @@ def tables(result):
         "revision",
         "NMSE %",
         "MAE",
-        "worst index",
-        "worst p90",
+        *WHOLE_HEADER,
         "log-spectral",
         "µs / matrix",
         "vs numpy svd",
@@ -216,11 +209,6 @@ def tables(result):
             [[name, f"{us:.2f}"] for name, us in parts.items()],
         )
     return out
-
-
-def _cell(row, key, spec):
-    """``row[key]`` formatted, or "-" for results written before it."""
-    return format(row[key], spec) if key in row else "-"
 
 
 if __name__ == "__main__":

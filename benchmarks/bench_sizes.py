@@ -58,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _format import markdown, pm  # noqa: E402
 from _meta import run_metadata  # noqa: E402
-from _whole import WHOLE_KEYS, whole_cells, whole_spectrum  # noqa: E402
+from _whole import WHOLE_HEADER, WHOLE_KEYS, whole_cells, whole_spectrum  # noqa: E402
 
 from svlearn import (  # noqa: E402
     MeanSpectrumRegressor,
@@ -613,8 +613,7 @@ def tables(result):
             )
     header = ["size", "data", "n_train", "NMSE %", "MAE", "non-learned NMSE %"]
     header += ["its k, q"]
-    whole_header = ["size", "data", "worst index", "worst p90", "σ_min"]
-    whole_header += ["cond ±5 %", "rank ±1", "energy rank ±1"]
+    whole_header = ["size", "data", *WHOLE_HEADER]
     whole_header += ["non-learned worst index", "learned better"]
     return {
         "accuracy": markdown(header, accuracy, "ll" + "rrrr" + "l"),
